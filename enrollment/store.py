@@ -1,0 +1,261 @@
+"""The reference store: enrolled keys in SQLite, their source images beside it.
+
+Layout of a data dir::
+
+    references.sqlite3      one row per reference (label, kind, time, model input,
+                            cached embedding and the SHA-256 of the weights that made it)
+    references/<uuid>.png   the source image of each reference
+
+Every change is one SQLite transaction; image files are written (atomically) before
+the rows that name them and deleted only after the rows are gone, so a crash leaves
+at worst an unused image file, never a reference without its data.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from unlock_app.core.paths import write_atomic
+from unlock_app.core.preprocess import INPUT_SIZE
+
+DATABASE = "references.sqlite3"
+IMAGES = "references"
+KINDS = ("digit", "object")
+MAX_LABEL = 64
+_MAX_IMAGE_SIDE = 1280
+_SCHEMA_VERSION = 1
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS reference (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    label TEXT NOT NULL,
+    kind TEXT NOT NULL CHECK (kind IN ('digit', 'object')),
+    created TEXT NOT NULL,
+    image TEXT NOT NULL,
+    input BLOB NOT NULL,
+    embedding BLOB,
+    weights_sha256 TEXT
+);
+CREATE INDEX IF NOT EXISTS reference_label ON reference (label);
+"""
+
+
+class StoreError(RuntimeError):
+    """The store cannot do what was asked; the message names the file and the reason."""
+
+
+@dataclass(frozen=True)
+class Reference:
+    """One enrolled image of a key.
+
+    Attributes
+    ----------
+    input : numpy.ndarray
+        The preprocessed model input, float32 (28, 28).
+    image : pathlib.Path
+        The source image file.
+    """
+
+    id: int
+    label: str
+    kind: str
+    created: datetime
+    image: Path
+    input: np.ndarray
+
+
+@dataclass(frozen=True)
+class NewReference:
+    """A reference to add: the source image (BGR) and its preprocessed input."""
+
+    source: np.ndarray
+    input: np.ndarray
+
+
+def check_label(label: str) -> str:
+    """The label, stripped; raises ValueError for an empty, overlong or unprintable one."""
+    label = label.strip()
+    if not label:
+        raise ValueError("the label is empty")
+    if len(label) > MAX_LABEL:
+        raise ValueError(f"the label is longer than {MAX_LABEL} characters")
+    if not label.isprintable():
+        raise ValueError("the label has control characters")
+    return label
+
+
+class ReferenceStore:
+    """Enrolled references in ``root``.  Opening creates an empty store when there is none.
+
+    Raises
+    ------
+    StoreError
+        If the database exists but cannot be read (it is left untouched).
+    """
+
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root)
+        self.images = self.root / IMAGES
+        self.images.mkdir(parents=True, exist_ok=True, mode=0o700)
+        self.path = self.root / DATABASE
+        fresh = not self.path.exists()
+        try:
+            self._db = sqlite3.connect(self.path, isolation_level=None)
+            if fresh:
+                os.chmod(self.path, 0o600)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=FULL")
+            version = self._db.execute("PRAGMA user_version").fetchone()[0]
+            if version > _SCHEMA_VERSION:
+                raise StoreError(
+                    f"{self.path}: made by a newer unlock-app (schema {version}); upgrade unlock-app to use it"
+                )
+            if version == 0:
+                self._db.executescript(f"BEGIN IMMEDIATE; {_SCHEMA} PRAGMA user_version={_SCHEMA_VERSION}; COMMIT;")
+        except sqlite3.DatabaseError as error:
+            raise StoreError(
+                f"{self.path}: the reference database cannot be read ({error}); it was left as it is: "
+                "move it away to start a new store, or use --data-dir"
+            ) from None
+
+    def close(self) -> None:
+        self._db.close()
+
+    def __enter__(self) -> ReferenceStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _transaction(self):
+        return _Transaction(self._db)
+
+    def add(self, label: str, kind: str, items: Sequence[NewReference]) -> list[int]:
+        """Add references, all or none.  Returns their ids."""
+        label = check_label(label)
+        if kind not in KINDS:
+            raise ValueError(f"unknown kind {kind!r}: use one of {', '.join(KINDS)}")
+        names = []
+        try:
+            for item in items:
+                name = f"{uuid.uuid4().hex}.png"
+                write_atomic(self.images / name, _png(item.source))
+                names.append(name)
+            created = datetime.now(timezone.utc).isoformat(timespec="seconds")
+            ids = []
+            with self._transaction():
+                for name, item in zip(names, items, strict=False):
+                    cursor = self._db.execute(
+                        "INSERT INTO reference (label, kind, created, image, input) VALUES (?, ?, ?, ?, ?)",
+                        (label, kind, created, name, _to_blob(item.input)),
+                    )
+                    ids.append(int(cursor.lastrowid))
+            return ids
+        except BaseException:
+            for name in names:
+                (self.images / name).unlink(missing_ok=True)
+            raise
+
+    def references(self) -> list[Reference]:
+        rows = self._db.execute("SELECT id, label, kind, created, image, input FROM reference ORDER BY id").fetchall()
+        return [
+            Reference(
+                id=row[0],
+                label=row[1],
+                kind=row[2],
+                created=datetime.fromisoformat(row[3]),
+                image=self.images / row[4],
+                input=_from_blob(row[5]).reshape(INPUT_SIZE, INPUT_SIZE),
+            )
+            for row in rows
+        ]
+
+    def ids_with_label(self, label: str) -> list[int]:
+        return [row[0] for row in self._db.execute("SELECT id FROM reference WHERE label = ? ORDER BY id", (label,))]
+
+    def remove(self, ids: Iterable[int]) -> list[int]:
+        """Delete references; returns the ids that existed.  Their images go after the rows."""
+        ids = sorted(set(int(i) for i in ids))
+        removed, files = [], []
+        with self._transaction():
+            for reference_id in ids:
+                row = self._db.execute("SELECT image FROM reference WHERE id = ?", (reference_id,)).fetchone()
+                if row is None:
+                    continue
+                self._db.execute("DELETE FROM reference WHERE id = ?", (reference_id,))
+                removed.append(reference_id)
+                files.append(self.images / row[0])
+        for file in files:
+            file.unlink(missing_ok=True)
+        return removed
+
+    def embeddings(self, weights_sha256: str, embed) -> tuple[np.ndarray, list[int], list[str]]:
+        """Every reference's embedding under the given weights, computing (and caching)
+        those made by other weights or never made.
+
+        ``embed`` maps float32 (N, 28, 28) inputs to (N, D) embeddings.
+        Returns ``(embeddings, ids, labels)``.
+        """
+        rows = self._db.execute(
+            "SELECT id, label, input, embedding, weights_sha256 FROM reference ORDER BY id"
+        ).fetchall()
+        stale = [row for row in rows if row[3] is None or row[4] != weights_sha256]
+        if stale:
+            fresh = embed(np.stack([_from_blob(row[2]).reshape(INPUT_SIZE, INPUT_SIZE) for row in stale]))
+            with self._transaction():
+                self._db.executemany(
+                    "UPDATE reference SET embedding = ?, weights_sha256 = ? WHERE id = ?",
+                    [(_to_blob(vector), weights_sha256, row[0]) for row, vector in zip(stale, fresh, strict=False)],
+                )
+            cached = {row[0]: vector for row, vector in zip(stale, fresh, strict=False)}
+        else:
+            cached = {}
+        if not rows:
+            return np.zeros((0, 0), np.float32), [], []
+        vectors = np.stack([cached[row[0]] if row[0] in cached else _from_blob(row[3]) for row in rows])
+        return vectors.astype(np.float32), [row[0] for row in rows], [row[1] for row in rows]
+
+    def __len__(self) -> int:
+        return int(self._db.execute("SELECT COUNT(*) FROM reference").fetchone()[0])
+
+
+class _Transaction:
+    """``BEGIN IMMEDIATE`` ... ``COMMIT``, or ``ROLLBACK`` on any exception."""
+
+    def __init__(self, db: sqlite3.Connection) -> None:
+        self._db = db
+
+    def __enter__(self) -> None:
+        self._db.execute("BEGIN IMMEDIATE")
+
+    def __exit__(self, kind, *exc: object) -> None:
+        self._db.execute("ROLLBACK" if kind else "COMMIT")
+
+
+def _to_blob(array: np.ndarray) -> bytes:
+    return np.ascontiguousarray(array, dtype="<f4").tobytes()
+
+
+def _from_blob(blob: bytes) -> np.ndarray:
+    return np.frombuffer(blob, dtype="<f4").copy()
+
+
+def _png(image: np.ndarray) -> bytes:
+    """The source image as PNG, scaled down to at most 1280 px on its long side."""
+    height, width = image.shape[:2]
+    scale = _MAX_IMAGE_SIDE / max(height, width)
+    if scale < 1:
+        image = cv2.resize(image, (round(width * scale), round(height * scale)), interpolation=cv2.INTER_AREA)
+    ok, encoded = cv2.imencode(".png", image)
+    if not ok:
+        raise StoreError("could not encode the source image as PNG")
+    return encoded.tobytes()

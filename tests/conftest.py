@@ -1,0 +1,71 @@
+"""Every test gets fresh data and config dirs (never the user's) and runs Qt offscreen."""
+
+from __future__ import annotations
+
+import os
+import threading
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+DIGITS = REPO / "resources" / "digits"
+
+
+@pytest.fixture(autouse=True)
+def _isolated_dirs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg-data"))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg-config"))
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+
+
+@pytest.fixture(autouse=True)
+def _no_leftover_threads():
+    before = set(threading.enumerate())
+    yield
+    leftover = [t for t in threading.enumerate() if t not in before and t.is_alive() and not t.daemon]
+    assert not leftover, f"test left threads running: {leftover}"
+
+
+@pytest.fixture(scope="session")
+def matcher():
+    from unlock_app.core.matching import Matcher
+    from unlock_app.core.model import default_weights
+
+    return Matcher(default_weights(), "cpu")
+
+
+def digit(label: int, index: int = 0) -> np.ndarray:
+    """A shipped MNIST digit, 28x28 uint8, light on black."""
+    return cv2.imread(str(DIGITS / f"{label}_{index}.png"), cv2.IMREAD_GRAYSCALE)
+
+
+def card_frames(label: int, count: int, seed: int, index: int = 0) -> list[np.ndarray]:
+    """``count`` webcam frames of one scene holding up a card with the digit."""
+    from unlock_app.core import scene
+
+    rng = np.random.default_rng(seed)
+    look = scene.random_look(rng)
+    look = scene.Look(**{**look.__dict__, "motion": 0, "blur": 0.5})
+    card = scene.make_card(digit(label, index), look)
+    pose = scene.Pose(size=0.55)
+    frames = []
+    for _ in range(count):
+        pose = scene.jitter(pose, rng)
+        frames.append(scene.render(card, pose, look, rng))
+    return frames
+
+
+def write_video(path: Path, frames: list[np.ndarray], fps: float = 30.0) -> Path:
+    height, width = frames[0].shape[:2]
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), fps, (width, height))
+    assert writer.isOpened(), "OpenCV cannot write MJPG video here"
+    for frame in frames:
+        writer.write(frame)
+    writer.release()
+    return path

@@ -1,0 +1,284 @@
+"""The command line end to end: the contract other tools rely on."""
+
+import json
+import struct
+import subprocess
+import sys
+import zlib
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+from conftest import DIGITS, REPO, card_frames, write_video
+from PIL import Image
+
+from unlock_app.cli import main
+
+
+@pytest.fixture
+def run(tmp_path, capsys):
+    """Call ``unlock-app --data-dir D ARGS``; returns (exit code, stdout, stderr)."""
+    data = tmp_path / "profile"
+
+    def call(*args: str) -> tuple[int, str, str]:
+        code = main(["--data-dir", str(data), "--device", "cpu", *args])
+        out, err = capsys.readouterr()
+        return code, out, err
+
+    call.data = data
+    return call
+
+
+def _digit_file(label: int, index: int = 0) -> str:
+    return str(DIGITS / f"{label}_{index}.png")
+
+
+def _photo_of_card(tmp_path: Path, label: int, seed: int, index: int = 0) -> str:
+    path = tmp_path / f"card-{label}-{seed}.jpg"
+    cv2.imwrite(str(path), card_frames(label, 1, seed=seed, index=index)[0])
+    return str(path)
+
+
+def _enrolled(run, label: int = 7) -> list[int]:
+    code, out, _ = run("enroll", "--label", str(label), _digit_file(label, 0), _digit_file(label, 1))
+    assert code == 0, out
+    code, out, _ = run("list", "--json")
+    return [r["id"] for r in json.loads(out) if r["label"] == str(label)]
+
+
+def test_enroll_list_remove(run):
+    ids = _enrolled(run, 7)
+    assert len(ids) == 2
+    code, out, _ = run("list")
+    assert code == 0 and "7" in out and "digit" in out
+    code, out, _ = run("remove", str(ids[0]))
+    assert code == 0 and f"ids {ids[0]}" in out
+    code, _, err = run("remove", "999")
+    assert code == 1 and "999" in err
+    code, out, _ = run("remove", "--label", "7")
+    assert code == 0
+    code, out, _ = run("list", "--json")
+    assert json.loads(out) == []
+
+
+def test_verify_json_contract(run, tmp_path):
+    _enrolled(run, 7)
+    seven = _photo_of_card(tmp_path, 7, seed=11, index=2)
+    three = _photo_of_card(tmp_path, 3, seed=12)
+    code, out, _ = run("verify", "--json", seven, three)
+    results = json.loads(out)
+    assert [r["image"] for r in results] == [seven, three]
+    assert set(results[0]) >= {"image", "decision", "score", "label", "reference_id", "threshold"}
+    assert results[0]["decision"] == "unlock" and results[0]["label"] == "7"
+    assert results[1]["decision"] == "deny"
+    assert results[0]["score"] >= results[0]["threshold"] > results[1]["score"]
+    assert code == 1  # one of the attempts was denied
+    code, _, _ = run("verify", seven)
+    assert code == 0
+
+
+def test_identify_labels_by_nearest_reference(run, tmp_path):
+    for label in (1, 3, 7):
+        run("enroll", "--label", str(label), _digit_file(label, 0))
+    probes = [_photo_of_card(tmp_path, label, seed=20 + label, index=1) for label in (1, 3, 7)]
+    code, out, _ = run("identify", "--json", *probes)
+    assert code == 0
+    assert [r["label"] for r in json.loads(out)] == ["1", "3", "7"]
+
+
+def test_nothing_enrolled_denies(run):
+    code, out, _ = run("verify", "--json", _digit_file(7))
+    assert code == 1
+    assert json.loads(out)[0]["decision"] == "deny" and json.loads(out)[0]["reason"] == "nothing enrolled"
+    code, out, _ = run("identify", _digit_file(7))
+    assert code == 1 and "nothing enrolled" in out
+
+
+def test_blank_image_is_a_denied_attempt(run, tmp_path):
+    _enrolled(run, 7)
+    blank = tmp_path / "wall.png"
+    cv2.imwrite(str(blank), np.full((480, 640, 3), 190, np.uint8))
+    code, out, _ = run("verify", "--json", str(blank))
+    assert code == 1
+    result = json.loads(out)[0]
+    assert result["decision"] == "deny" and result["score"] is None and "reason" in result
+
+
+def _bad_inputs(tmp_path: Path) -> dict[str, Path]:
+    files = {}
+    files["missing"] = tmp_path / "absent.png"
+    files["empty"] = tmp_path / "empty.png"
+    files["empty"].write_bytes(b"")
+    files["text"] = tmp_path / "notes.png"
+    files["text"].write_text("shopping list\n")
+    source = tmp_path / "source.png"
+    cv2.imwrite(str(source), cv2.resize(cv2.imread(_digit_file(7)), (300, 300)))
+    files["truncated-png"] = tmp_path / "cut.png"
+    files["truncated-png"].write_bytes(source.read_bytes()[: source.stat().st_size // 2])
+    cv2.imwrite(str(tmp_path / "source.jpg"), cv2.resize(cv2.imread(_digit_file(7)), (300, 300)))
+    files["truncated-jpeg"] = tmp_path / "cut.jpg"
+    files["truncated-jpeg"].write_bytes((tmp_path / "source.jpg").read_bytes()[:300])
+    files["huge"] = tmp_path / "huge.png"
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    files["huge"].write_bytes(
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", struct.pack(">IIBBBBB", 20000, 20000, 8, 0, 0, 0, 0))
+        + chunk(b"IEND", b"")
+    )
+    files["one-pixel"] = tmp_path / "dot.png"
+    cv2.imwrite(str(files["one-pixel"]), np.zeros((1, 1), np.uint8))
+    return files
+
+
+@pytest.mark.parametrize("case", ["missing", "empty", "text", "truncated-png", "truncated-jpeg", "huge", "one-pixel"])
+def test_bad_input_to_enroll_stores_nothing(run, tmp_path, case):
+    _enrolled(run, 7)
+    before = sorted((run.data / "references").iterdir())
+    bad = _bad_inputs(tmp_path)[case]
+    code, _out, err = run("enroll", "--label", "9", _digit_file(9), str(bad))
+    assert code == 2
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and str(bad) in lines[0] and "Traceback" not in err
+    assert sorted((run.data / "references").iterdir()) == before
+    _, listing, _ = run("list", "--json")
+    assert {r["label"] for r in json.loads(listing)} == {"7"}
+
+
+@pytest.mark.parametrize("case", ["missing", "empty", "text", "truncated-png", "truncated-jpeg", "huge"])
+def test_bad_input_to_verify_and_identify(run, tmp_path, case):
+    _enrolled(run, 7)
+    bad = str(_bad_inputs(tmp_path)[case])
+    for command in ("verify", "identify"):
+        code, out, err = run(command, "--json", _digit_file(7, 2), bad)
+        assert code == 2
+        results = json.loads(out)
+        assert results[1]["image"] == bad and results[1]["error"]
+        assert "error" not in results[0]
+        code, out, err = run(command, bad)
+        assert code == 2 and bad in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize("mode", ["grayscale", "rgba", "sixteen-bit", "cmyk-jpeg"])
+def test_unusual_but_valid_formats_enroll(run, tmp_path, mode):
+    gray = cv2.resize(cv2.imread(_digit_file(4), cv2.IMREAD_GRAYSCALE), (112, 112), interpolation=cv2.INTER_CUBIC)
+    path = tmp_path / f"four-{mode}.png"
+    if mode == "grayscale":
+        cv2.imwrite(str(path), gray)
+    elif mode == "rgba":
+        rgba = np.zeros((112, 112, 4), np.uint8)
+        rgba[:, :, 3] = 255 - gray  # black ink where the digit is, transparent elsewhere
+        Image.fromarray(rgba, "RGBA").save(path)
+    elif mode == "sixteen-bit":
+        cv2.imwrite(str(path), gray.astype(np.uint16) * 257)
+    else:
+        path = path.with_suffix(".jpg")
+        Image.fromarray(255 - gray, "L").convert("CMYK").save(path)
+    code, out, err = run("enroll", "--label", "4", str(path))
+    assert code == 0, err
+    code, out, _ = run("identify", "--json", _digit_file(4, 1))
+    assert json.loads(out)[0]["label"] == "4"
+
+
+def test_usage_errors(run):
+    assert run("enroll", "--label", "7")[0] == 2  # neither images nor camera
+    assert run("enroll", "--label", "  ", _digit_file(7))[0] == 2
+    assert run("verify")[0] == 2
+    assert run("remove")[0] == 2
+    with pytest.raises(SystemExit) as exited:
+        run("frobnicate")
+    assert exited.value.code == 2
+
+
+def test_config_show_and_set(run):
+    code, out, _ = run("config")
+    assert code == 0 and "threshold" in out and "model card" in out
+    code, out, _ = run("config", "threshold", "0.7")
+    assert code == 0
+    assert run("config", "threshold")[1].strip() == "0.7"
+    code, _, err = run("config", "threshold", "7")
+    assert code == 2 and "between" in err
+    code, _, err = run("config", "loudness", "3")
+    assert code == 2 and "unknown setting" in err
+    assert run("config", "threshold")[1].strip() == "0.7"
+
+
+def test_threshold_setting_applies_to_verify(run, tmp_path):
+    _enrolled(run, 7)
+    seven = _photo_of_card(tmp_path, 7, seed=31, index=2)
+    run("config", "threshold", "0.999")
+    code, out, _ = run("verify", "--json", seven)
+    assert code == 1 and json.loads(out)[0]["threshold"] == 0.999
+
+
+def test_camera_enrollment_and_live_verify_on_video_files(run, tmp_path):
+    seven_video = write_video(tmp_path / "seven.avi", card_frames(7, 40, seed=41))
+    code, out, err = run("enroll", "--label", "7", "--camera", str(seven_video), "--frames", "3")
+    assert code == 0, err
+    assert "enrolled 3 references" in out
+    another_seven = write_video(tmp_path / "seven2.avi", card_frames(7, 30, seed=42, index=1))
+    code, out, _ = run("verify", "--camera", str(another_seven), "--json")
+    result = json.loads(out)[0]
+    assert code == 0 and result["decision"] == "unlock" and result["label"] == "7"
+    assert result["agreeing_frames"] >= 3
+    three = write_video(tmp_path / "three.avi", card_frames(3, 30, seed=43))
+    code, out, _ = run("verify", "--camera", str(three), "--json")
+    assert code == 1 and json.loads(out)[0]["decision"] == "deny"
+    desk = write_video(tmp_path / "desk.avi", [np.full((480, 640, 3), 120, np.uint8)] * 20)
+    code, out, _ = run("verify", "--camera", str(desk), "--json")
+    assert code == 1 and json.loads(out)[0]["frames_with_subject"] == 0
+
+
+def test_demo_camera(run):
+    for index in (0, 1):
+        run("enroll", "--label", "3", _digit_file(3, index))
+    code, out, _ = run("verify", "--camera", "demo:3", "--timeout", "20", "--json")
+    assert code == 0 and json.loads(out)[0]["label"] == "3"
+    code, out, _ = run("verify", "--camera", "demo:none", "--timeout", "1", "--json")
+    assert code == 1 and json.loads(out)[0]["frames_with_subject"] == 0
+
+
+def test_bad_camera_specs(run, tmp_path):
+    _enrolled(run, 7)
+    for spec in (str(tmp_path / "absent.avi"), "demo:42"):
+        code, _, err = run("verify", "--camera", spec)
+        assert code == 2 and spec in err
+    not_video = tmp_path / "fake.avi"
+    not_video.write_text("not a video")
+    code, _, err = run("verify", "--camera", str(not_video))
+    assert code == 2 and str(not_video) in err
+
+
+def test_tampered_weights_are_refused_with_exit_2(run, tmp_path):
+    from unlock_app.core.model import card_path, default_weights
+
+    weights = tmp_path / "w.safetensors"
+    data = bytearray(default_weights().read_bytes())
+    data[-3] ^= 0xFF
+    weights.write_bytes(bytes(data))
+    card_path(weights).write_text(card_path(default_weights()).read_text())
+    code = main(["--data-dir", str(run.data), "--weights", str(weights), "verify", _digit_file(7)])
+    assert code == 2
+
+
+def test_the_installed_command_runs_without_traceback(tmp_path):
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "unlock_app",
+            "--data-dir",
+            str(tmp_path),
+            "verify",
+            str(tmp_path / "nope.png"),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=120,
+    )
+    assert result.returncode == 2
+    assert result.stderr.strip().endswith("no such file") and "Traceback" not in result.stderr

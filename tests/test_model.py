@@ -1,0 +1,117 @@
+"""Weights: safetensors with a model card, checked on load; devices."""
+
+import json
+import shutil
+
+import numpy as np
+import pytest
+import torch
+
+from unlock_app.core.model import (
+    EmbeddingNet,
+    ModelCard,
+    ModelError,
+    card_path,
+    default_weights,
+    load_model,
+    resolve_device,
+    save_model,
+)
+
+
+@pytest.fixture
+def saved(tmp_path):
+    torch.manual_seed(0)
+    model = EmbeddingNet(width=8, embedding_size=16).eval()
+    path = tmp_path / "w.safetensors"
+    save_model(model, ModelCard(width=8, embedding_size=16, threshold=0.4), path)
+    return model, path
+
+
+def test_round_trip_gives_the_same_embeddings(saved):
+    model, path = saved
+    loaded, card = load_model(path, torch.device("cpu"))
+    batch = torch.rand(3, 1, 28, 28)
+    with torch.inference_mode():
+        assert torch.allclose(model(batch), loaded(batch))
+    assert not loaded.training
+    assert card.threshold == 0.4 and card.embedding_size == 16
+
+
+def test_card_records_the_weights_hash(saved):
+    _, path = saved
+    card = json.loads(card_path(path).read_text())
+    import hashlib
+
+    assert card["sha256"] == hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_tampered_weights_are_refused(saved):
+    _, path = saved
+    data = bytearray(path.read_bytes())
+    data[-5] ^= 0xFF
+    path.write_bytes(bytes(data))
+    with pytest.raises(ModelError, match="SHA-256"):
+        load_model(path, torch.device("cpu"))
+
+
+def test_weights_of_another_shape_are_refused(saved, tmp_path):
+    _, path = saved
+    card = json.loads(card_path(path).read_text())
+    card["width"] = 16
+    card_path(path).write_text(json.dumps(card))
+    with pytest.raises(ModelError, match="do not fit"):
+        load_model(path, torch.device("cpu"))
+
+
+def test_missing_card_and_missing_weights(saved, tmp_path):
+    _, path = saved
+    with pytest.raises(ModelError, match="not found"):
+        load_model(tmp_path / "absent.safetensors", torch.device("cpu"))
+    card_path(path).unlink()
+    with pytest.raises(ModelError, match="model card not found"):
+        load_model(path, torch.device("cpu"))
+
+
+def test_a_pickle_is_not_loaded(saved, tmp_path):
+    _, path = saved
+    fake = tmp_path / "p.safetensors"
+    torch.save({"x": torch.zeros(1)}, fake)  # a pickle-based file
+    shutil.copy(card_path(path), card_path(fake))
+    card = json.loads(card_path(fake).read_text())
+    import hashlib
+
+    card["sha256"] = hashlib.sha256(fake.read_bytes()).hexdigest()
+    card_path(fake).write_text(json.dumps(card))
+    with pytest.raises(ModelError, match="safetensors"):
+        load_model(fake, torch.device("cpu"))
+
+
+def test_other_architecture_is_refused(saved):
+    _, path = saved
+    card = json.loads(card_path(path).read_text())
+    card["architecture"] = "something-else"
+    card_path(path).write_text(json.dumps(card))
+    with pytest.raises(ModelError, match="architecture"):
+        load_model(path, torch.device("cpu"))
+
+
+def test_devices():
+    assert resolve_device("cpu").type == "cpu"
+    assert resolve_device("auto").type == ("cuda" if torch.cuda.is_available() else "cpu")
+    with pytest.raises(ModelError, match="unknown device"):
+        resolve_device("tpu")
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has CUDA")
+def test_cuda_without_cuda_is_a_clear_error():
+    with pytest.raises(ModelError, match="no usable CUDA"):
+        resolve_device("cuda")
+
+
+def test_shipped_weights_load_and_embed(matcher):
+    assert default_weights().is_file()
+    embeddings = matcher.embed(np.zeros((2, 28, 28), np.float32))
+    assert embeddings.shape == (2, matcher.card.embedding_size)
+    assert 0 < matcher.threshold < 1
+    assert matcher.card.metrics["clean"]["roc_auc"] > 0.99

@@ -1,0 +1,113 @@
+"""The reference store: all-or-nothing writes, embedding cache, bad databases."""
+
+import sqlite3
+import stat
+
+import numpy as np
+import pytest
+
+from enrollment.store import NewReference, ReferenceStore, StoreError
+
+
+def _item(value: float) -> NewReference:
+    return NewReference(np.full((30, 40, 3), int(value * 255), np.uint8), np.full((28, 28), value, np.float32))
+
+
+def test_add_list_remove(tmp_path):
+    with ReferenceStore(tmp_path) as store:
+        ids = store.add(" seven ", "digit", [_item(0.1), _item(0.2)])
+        other = store.add("three", "object", [_item(0.3)])
+        references = store.references()
+        assert [r.id for r in references] == [*ids, *other]
+        assert references[0].label == "seven" and references[2].kind == "object"
+        assert np.allclose(references[1].input, 0.2)
+        assert all(r.image.is_file() for r in references)
+        assert store.ids_with_label("seven") == ids
+        removed = store.remove([ids[0], 999])
+        assert removed == [ids[0]]
+        assert not references[0].image.exists()
+        assert len(store) == 2
+    with ReferenceStore(tmp_path) as reopened:
+        assert [r.label for r in reopened.references()] == ["seven", "three"]
+
+
+def test_failed_add_stores_nothing(tmp_path, monkeypatch):
+    store = ReferenceStore(tmp_path)
+    store.add("keep", "digit", [_item(0.5)])
+    broken = NewReference(np.zeros((4, 4, 3), np.uint8), np.zeros((28, 28), np.float32))
+    original = sqlite3.Connection.execute
+    calls = {"inserts": 0}
+
+    def failing_execute(self, sql, *args):
+        if sql.startswith("INSERT"):
+            calls["inserts"] += 1
+            if calls["inserts"] == 2:
+                raise sqlite3.OperationalError("disk I/O error")
+        return original(self, sql, *args)
+
+    monkeypatch.setattr(store, "_db", _Proxy(store._db, failing_execute))
+    with pytest.raises(sqlite3.OperationalError):
+        store.add("new", "digit", [_item(0.1), broken])
+    monkeypatch.undo()
+    assert [r.label for r in store.references()] == ["keep"]
+    assert len(list((tmp_path / "references").iterdir())) == 1
+
+
+class _Proxy:
+    def __init__(self, db, execute):
+        self._db, self._execute = db, execute
+
+    def execute(self, sql, *args):
+        return self._execute(self._db, sql, *args)
+
+    def __getattr__(self, name):
+        return getattr(self._db, name)
+
+
+def test_bad_label_and_kind_store_nothing(tmp_path):
+    store = ReferenceStore(tmp_path)
+    for label, kind in (("", "digit"), ("x" * 65, "digit"), ("a\nb", "digit"), ("ok", "animal")):
+        with pytest.raises(ValueError):
+            store.add(label, kind, [_item(0.1)])
+    assert len(store) == 0 and not any((tmp_path / "references").iterdir())
+
+
+def test_embeddings_are_cached_per_weights(tmp_path):
+    store = ReferenceStore(tmp_path)
+    store.add("a", "digit", [_item(0.1), _item(0.2)])
+    calls = []
+
+    def embed(inputs):
+        calls.append(len(inputs))
+        return inputs.reshape(len(inputs), -1)[:, :4] * 10
+
+    first, _ids, labels = store.embeddings("sha-1", embed)
+    again, _, _ = store.embeddings("sha-1", embed)
+    assert calls == [2] and np.allclose(first, again) and labels == ["a", "a"]
+    store.add("b", "digit", [_item(0.3)])
+    store.embeddings("sha-1", embed)
+    assert calls == [2, 1]  # only the new one
+    store.embeddings("sha-2", embed)
+    assert calls == [2, 1, 3]  # new weights: all again
+
+
+def test_empty_store_has_no_embeddings(tmp_path):
+    embeddings, ids, labels = ReferenceStore(tmp_path).embeddings("sha", lambda x: x)
+    assert embeddings.shape[0] == 0 and ids == [] and labels == []
+
+
+def test_damaged_database_is_named_and_left_alone(tmp_path):
+    database = tmp_path / "references.sqlite3"
+    database.write_bytes(b"this is not sqlite" * 100)
+    before = database.read_bytes()
+    with pytest.raises(StoreError, match=r"references\.sqlite3"):
+        ReferenceStore(tmp_path)
+    assert database.read_bytes() == before
+
+
+def test_files_are_private(tmp_path):
+    store = ReferenceStore(tmp_path / "data")
+    store.add("a", "digit", [_item(0.1)])
+    assert stat.S_IMODE((tmp_path / "data" / "references.sqlite3").stat().st_mode) == 0o600
+    image = store.references()[0].image
+    assert stat.S_IMODE(image.stat().st_mode) == 0o600

@@ -1,0 +1,531 @@
+"""The ``unlock-app`` command line.
+
+Exit codes: 0 unlock or success, 1 deny or no match, 2 bad input or usage (one line on
+stderr per problem, naming the file and the reason; never a traceback).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+EXIT_OK, EXIT_DENY, EXIT_BAD_INPUT = 0, 1, 2
+
+
+class UsageError(Exception):
+    """Bad input: printed as one line per problem, exit code 2."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="unlock-app",
+        description="Unlock with what you show your webcam: enroll keys, verify and identify images or camera streams.",
+    )
+    parser.add_argument("--data-dir", metavar="DIR", help="keep references and settings in DIR (a separate profile)")
+    parser.add_argument("--weights", metavar="PATH", help="model weights (.safetensors with its .json card beside it)")
+    parser.add_argument(
+        "--device", choices=("auto", "cpu", "cuda"), help="where the model runs (default: the setting, auto)"
+    )
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    enroll = commands.add_parser("enroll", help="add references from image files or a camera")
+    enroll.add_argument("--label", required=True, help="the key's name; references sharing a label are one key")
+    enroll.add_argument("--kind", choices=("digit", "object"), default="digit")
+    enroll.add_argument("--camera", metavar="SPEC", help="capture from a camera: index, video file, URL or demo")
+    enroll.add_argument("--frames", type=_positive_int, default=5, metavar="N", help="samples to capture (default 5)")
+    enroll.add_argument(
+        "--timeout",
+        type=_positive_float,
+        default=30.0,
+        metavar="S",
+        help="seconds to capture for (default 30)",
+    )
+    enroll.add_argument("images", nargs="*", metavar="IMAGE")
+
+    listing = commands.add_parser("list", help="the references")
+    listing.add_argument("--json", action="store_true")
+
+    remove = commands.add_parser("remove", help="delete references by id, or every reference with a label")
+    remove.add_argument("--label")
+    remove.add_argument("ids", nargs="*", type=int, metavar="ID")
+
+    verify = commands.add_parser("verify", help="each image as a one-frame attempt, or a live attempt on a camera")
+    verify.add_argument("--camera", metavar="SPEC", help="a camera: index, video file, URL or demo")
+    verify.add_argument(
+        "--timeout", type=_positive_float, default=None, metavar="S", help="seconds (default: the setting, 5)"
+    )
+    verify.add_argument("--json", action="store_true")
+    verify.add_argument("images", nargs="*", metavar="IMAGE")
+
+    identify = commands.add_parser("identify", help="the label of the nearest reference for each image")
+    identify.add_argument("--json", action="store_true")
+    identify.add_argument("images", nargs="+", metavar="IMAGE")
+
+    config = commands.add_parser("config", help="show or set a setting (threshold, frames_required, ...)")
+    config.add_argument("key", nargs="?")
+    config.add_argument("value", nargs="?")
+
+    train = commands.add_parser("train", help="train the model from scratch (needs the 'train' extra)")
+    train.add_argument("--epochs", type=_positive_int, help="passes over the training inputs (default 14)")
+    train.add_argument("--views", type=int, help="synthetic webcam frames per training digit (default 5)")
+    train.add_argument("--seed", type=int, help="random seed (default 0)")
+    train.add_argument("--limit", type=_positive_int, help="use only N training digits per class (a quick run)")
+    train.add_argument(
+        "--output",
+        metavar="PATH",
+        help="where to write the weights (default: --weights, else the shipped file)",
+    )
+
+    evaluate = commands.add_parser("evaluate", help="accuracy on the held-out digits (needs the 'train' extra)")
+    evaluate.add_argument("--json", action="store_true")
+
+    benchmark = commands.add_parser("benchmark", help="per-frame speed of preprocessing, embedding and matching")
+    benchmark.add_argument("--frames", type=_positive_int, default=300, help="frames per measurement (default 300)")
+    benchmark.add_argument("--json", action="store_true")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help(sys.stderr)
+        return EXIT_BAD_INPUT
+    try:
+        return COMMANDS[args.command](args)
+    except UsageError as error:
+        for line in str(error).splitlines():
+            print(f"unlock-app: {line}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        print("unlock-app: interrupted", file=sys.stderr)
+        return 130
+    except Exception as error:
+        # Known problems (bad file, model, store, camera) carry a message for the user.
+        known = _known_errors()
+        if isinstance(error, known):
+            print(f"unlock-app: {error}", file=sys.stderr)
+            return EXIT_BAD_INPUT
+        raise
+
+
+def _known_errors() -> tuple[type[Exception], ...]:
+    from enrollment.store import StoreError
+    from enrollment.workflow import EnrollmentError
+    from unlock_app.core.camera import CameraError
+    from unlock_app.core.images import ImageError
+    from unlock_app.core.model import ModelError
+    from unlock_app.core.settings import SettingsError
+    from unlock_app.core.training import TrainingDataError
+
+    return (
+        StoreError,
+        EnrollmentError,
+        CameraError,
+        ImageError,
+        ModelError,
+        SettingsError,
+        TrainingDataError,
+    )
+
+
+# -- shared pieces -------------------------------------------------------------------
+
+
+class _Profile:
+    """The data dir, settings, store and (on demand) the model for one command."""
+
+    def __init__(self, args: argparse.Namespace) -> None:
+        from unlock_app.core import paths, settings
+
+        self.args = args
+        self.data = paths.data_dir(args.data_dir)
+        self.config = paths.config_dir(args.data_dir)
+        self.settings, warnings = settings.load(self.config)
+        for warning in warnings:
+            print(f"unlock-app: warning: {warning}", file=sys.stderr)
+        self._store = None
+        self._matcher = None
+
+    @property
+    def store(self):
+        if self._store is None:
+            from enrollment.store import ReferenceStore
+
+            self._store = ReferenceStore(self.data)
+        return self._store
+
+    @property
+    def matcher(self):
+        if self._matcher is None:
+            from unlock_app.core.matching import Matcher
+            from unlock_app.core.model import default_weights
+
+            weights = Path(self.args.weights) if self.args.weights else default_weights()
+            self._matcher = Matcher(weights, self.args.device or self.settings.device)
+        return self._matcher
+
+    @property
+    def threshold(self) -> float:
+        return self.settings.threshold if self.settings.threshold is not None else self.matcher.threshold
+
+    def gallery(self):
+        from unlock_app.core.pipeline import load_gallery
+
+        return load_gallery(self.store, self.matcher)
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    value = float(text)
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be more than 0, not {text}")
+    return value
+
+
+def _print_json(value: object) -> None:
+    print(json.dumps(value, indent=2))
+
+
+def _load_subjects(files: Sequence[str]):
+    """(file, subject or None, error or None) for each file."""
+    from unlock_app.core.images import ImageError, load_image
+    from unlock_app.core.preprocess import preprocess
+
+    for file in files:
+        try:
+            image = load_image(file)
+        except ImageError as error:
+            yield file, None, error.reason
+            continue
+        yield file, preprocess(image, ink="auto"), None
+
+
+# -- commands ------------------------------------------------------------------------
+
+
+def _enroll(args: argparse.Namespace) -> int:
+    from enrollment import workflow
+
+    if bool(args.images) == bool(args.camera):
+        raise UsageError("enroll takes IMAGE files or --camera SPEC (one of the two)")
+    try:
+        from enrollment.store import check_label
+
+        label = check_label(args.label)
+    except ValueError as error:
+        raise UsageError(f"--label {args.label!r}: {error}") from None
+    profile = _Profile(args)
+    if args.camera:
+        from unlock_app.core.camera import open_camera
+
+        source = open_camera(args.camera)
+        try:
+            items = workflow.from_camera(source, args.frames, args.timeout)
+        finally:
+            source.close()
+    else:
+        items = workflow.from_images(args.images)
+    ids = profile.store.add(label, args.kind, items)
+    profile.gallery()  # embed now, so the first unlock does not wait for it
+    print(f"enrolled {len(ids)} reference{'s' * (len(ids) != 1)} for {label!r}: ids {', '.join(map(str, ids))}")
+    return EXIT_OK
+
+
+def _list(args: argparse.Namespace) -> int:
+    references = _Profile(args).store.references()
+    if args.json:
+        _print_json(
+            [
+                {
+                    "id": r.id,
+                    "label": r.label,
+                    "kind": r.kind,
+                    "created": r.created.isoformat(),
+                    "image": str(r.image),
+                }
+                for r in references
+            ]
+        )
+    elif not references:
+        print("no references enrolled yet: unlock-app enroll --label LABEL IMAGE...")
+    else:
+        print(f"{'id':>5}  {'label':<20} {'kind':<7} created")
+        for r in references:
+            print(f"{r.id:>5}  {r.label:<20} {r.kind:<7} {r.created:%Y-%m-%d %H:%M}")
+    return EXIT_OK
+
+
+def _remove(args: argparse.Namespace) -> int:
+    if bool(args.ids) == (args.label is not None):
+        raise UsageError("remove takes reference IDs or --label LABEL (one of the two)")
+    store = _Profile(args).store
+    ids = store.ids_with_label(args.label) if args.label is not None else args.ids
+    removed = store.remove(ids)
+    missing = sorted(set(ids) - set(removed))
+    if args.label is not None and not removed:
+        print(f"unlock-app: no references with label {args.label!r}", file=sys.stderr)
+        return EXIT_DENY
+    print(
+        f"removed {len(removed)} reference{'s' * (len(removed) != 1)}"
+        + (f": ids {', '.join(map(str, removed))}" if removed else "")
+    )
+    if missing:
+        print(f"unlock-app: no reference with id {', '.join(map(str, missing))}", file=sys.stderr)
+        return EXIT_DENY
+    return EXIT_OK
+
+
+def _verify(args: argparse.Namespace) -> int:
+    if bool(args.images) == bool(args.camera):
+        raise UsageError("verify takes IMAGE files or --camera SPEC (one of the two)")
+    profile = _Profile(args)
+    return _verify_camera(args, profile) if args.camera else _verify_images(args, profile)
+
+
+def _verify_images(args: argparse.Namespace, profile: _Profile) -> int:
+    from unlock_app.core.matching import match
+
+    gallery = profile.gallery()
+    threshold = profile.threshold
+    results, bad, denied = [], False, False
+    for file, subject, error in _load_subjects(args.images):
+        if error is not None:
+            results.append({"image": file, "error": error})
+            bad = True
+            continue
+        best = match(profile.matcher.embed(subject.input)[0], gallery) if subject.found else None
+        unlock = best is not None and best.score >= threshold
+        denied |= not unlock
+        entry = {
+            "image": file,
+            "decision": "unlock" if unlock else "deny",
+            "score": round(best.score, 6) if best else None,
+            "label": best.label if best else None,
+            "reference_id": best.reference_id if best else None,
+            "threshold": threshold,
+        }
+        if not subject.found:
+            entry["reason"] = subject.quality.reason
+        elif len(gallery) == 0:
+            entry["reason"] = "nothing enrolled"
+        results.append(entry)
+    _report(results, args.json, _verify_line)
+    return EXIT_BAD_INPUT if bad else EXIT_DENY if denied else EXIT_OK
+
+
+def _verify_camera(args: argparse.Namespace, profile: _Profile) -> int:
+    from unlock_app.core.camera import open_camera
+    from unlock_app.core.decision import Policy, decide
+    from unlock_app.core.pipeline import analyse
+
+    gallery = profile.gallery()
+    policy = Policy(profile.threshold, profile.settings.frames_required, profile.settings.frames_window)
+    timeout = args.timeout or profile.settings.attempt_timeout
+    source = open_camera(args.camera)
+    history, frames = [], 0
+    deadline = time.monotonic() + timeout
+    decision = decide(history, policy)
+    try:
+        while time.monotonic() < deadline and not decision.unlock:
+            frame = source.read()
+            if frame is None:
+                if getattr(source, "is_file", False):
+                    break
+                continue
+            frames += 1
+            history.append(analyse(frame, profile.matcher, gallery).result)
+            decision = decide(history, policy)
+    finally:
+        source.close()
+    entry = {
+        "image": args.camera,
+        "decision": "unlock" if decision.unlock else "deny",
+        "score": round(decision.score, 6) if decision.label else None,
+        "label": decision.label,
+        "reference_id": decision.reference_id,
+        "threshold": policy.threshold,
+        "frames": frames,
+        "frames_with_subject": sum(r.found for r in history),
+        "agreeing_frames": decision.agreeing,
+    }
+    if len(gallery) == 0:
+        entry["reason"] = "nothing enrolled"
+    elif frames == 0:
+        entry["reason"] = "no frames came from the camera"
+    _report([entry], args.json, _verify_line)
+    return EXIT_OK if decision.unlock else EXIT_DENY
+
+
+def _verify_line(entry: dict) -> str:
+    if "error" in entry:
+        return f"{entry['image']}: error: {entry['error']}"
+    text = f"{entry['image']}: {entry['decision']}"
+    if entry["score"] is not None:
+        text += (
+            f" {entry['score']:.3f} (threshold {entry['threshold']:.3f}; "
+            f"nearest {entry['label']!r}, reference {entry['reference_id']})"
+        )
+    if "reason" in entry:
+        text += f" ({entry['reason']})"
+    return text
+
+
+def _identify(args: argparse.Namespace) -> int:
+    from unlock_app.core.matching import match
+
+    profile = _Profile(args)
+    gallery = profile.gallery()
+    results, bad, unmatched = [], False, False
+    for file, subject, error in _load_subjects(args.images):
+        if error is not None:
+            results.append({"image": file, "error": error})
+            bad = True
+            continue
+        best = match(profile.matcher.embed(subject.input)[0], gallery) if subject.found else None
+        unmatched |= best is None
+        entry = {
+            "image": file,
+            "label": best.label if best else None,
+            "score": round(best.score, 6) if best else None,
+            "reference_id": best.reference_id if best else None,
+        }
+        if best is not None:
+            entry["label_scores"] = {label: round(score, 6) for label, score in best.label_scores.items()}
+        elif not subject.found:
+            entry["reason"] = subject.quality.reason
+        else:
+            entry["reason"] = "nothing enrolled"
+        results.append(entry)
+    _report(results, args.json, _identify_line)
+    return EXIT_BAD_INPUT if bad else EXIT_DENY if unmatched else EXIT_OK
+
+
+def _identify_line(entry: dict) -> str:
+    if "error" in entry:
+        return f"{entry['image']}: error: {entry['error']}"
+    if entry["label"] is None:
+        return f"{entry['image']}: no match ({entry['reason']})"
+    return f"{entry['image']}: {entry['label']} (similarity {entry['score']:.3f}, reference {entry['reference_id']})"
+
+
+def _report(results: list[dict], as_json: bool, line) -> None:
+    if as_json:
+        _print_json(results)
+        return
+    for entry in results:
+        print(line(entry), file=sys.stderr if "error" in entry else sys.stdout)
+
+
+def _config(args: argparse.Namespace) -> int:
+    from unlock_app.core import settings as settings_module
+
+    profile = _Profile(args)
+    current = profile.settings
+    if args.key is None:
+        for key in settings_module.KEYS:
+            print(f"{key} = {_shown(profile, key)}")
+        return EXIT_OK
+    if args.key not in settings_module.KEYS:
+        raise UsageError(f"unknown setting {args.key!r}: the settings are {', '.join(settings_module.KEYS)}")
+    if args.value is None:
+        print(_shown(profile, args.key))
+        return EXIT_OK
+    changed = settings_module.with_value(current, args.key, args.value)
+    path = settings_module.save(profile.config, changed)
+    profile.settings = changed
+    print(f"{args.key} = {_shown(profile, args.key)}  (saved to {path})")
+    return EXIT_OK
+
+
+def _shown(profile: _Profile, key: str) -> str:
+    value = getattr(profile.settings, key)
+    if key == "threshold" and value is None:
+        from unlock_app.core.model import ModelCard, card_path, default_weights
+
+        weights = Path(profile.args.weights) if profile.args.weights else default_weights()
+        return f"{ModelCard.read(card_path(weights)).threshold} (the model card's default)"
+    if key == "camera" and not value:
+        return "(the first webcam, else the demo camera)"
+    return str(value)
+
+
+def _train(args: argparse.Namespace) -> int:
+    from unlock_app.core import evaluation, training
+    from unlock_app.core.matching import Matcher
+    from unlock_app.core.model import default_weights, resolve_device, save_model
+
+    device = resolve_device(args.device or "auto")
+    output = Path(args.output or args.weights or default_weights())
+    split = training.load_split()
+    chosen = {"epochs": args.epochs, "views": args.views, "seed": args.seed, "limit": args.limit}
+    config = training.TrainingConfig(**{key: value for key, value in chosen.items() if value is not None})
+    model, card = training.train(split, config, device)
+    save_model(model, card, output)
+    report = evaluation.evaluate(Matcher(output, str(device)), split, progress=True)
+    card.threshold = report["threshold"]
+    card.threshold_rule = report["threshold_rule"]
+    card.metrics = {"clean": report["clean"], "camera": report["camera"]}
+    save_model(model, card, output)
+    print(f"wrote {output} and {output.with_suffix('.json')}")
+    _print_evaluation(report)
+    return EXIT_OK
+
+
+def _evaluate(args: argparse.Namespace) -> int:
+    from unlock_app.core import evaluation, training
+
+    profile = _Profile(args)
+    report = evaluation.evaluate(profile.matcher, training.load_split(), threshold=profile.threshold)
+    if args.json:
+        _print_json(report)
+    else:
+        _print_evaluation(report)
+    return EXIT_OK
+
+
+def _print_evaluation(report: dict) -> None:
+    print(f"threshold {report['threshold']:.3f}  ({report['threshold_rule']})")
+    print(f"{'':8} {'ROC AUC':>8} {'EER':>7} {'FAR':>8} {'FRR':>7} {'1-shot 10-way':>14} {'subject found':>14}")
+    for name in ("clean", "camera"):
+        m = report[name]
+        print(
+            f"{name:8} {m['roc_auc']:8.4f} {m['eer']:7.2%} {m['far']:8.3%} {m['frr']:7.2%} "
+            f"{m['one_shot_10_way']:14.2%} {m['subject_found']:14.1%}"
+        )
+
+
+def _benchmark(args: argparse.Namespace) -> int:
+    from unlock_app.core import benchmark
+
+    profile = _Profile(args)
+    weights = Path(args.weights) if args.weights else None
+    report = benchmark.run(weights, args.device or profile.settings.device, frames=args.frames)
+    if args.json:
+        _print_json(report)
+    else:
+        print(benchmark.format_report(report))
+    return EXIT_OK
+
+
+COMMANDS = {
+    "enroll": _enroll,
+    "list": _list,
+    "remove": _remove,
+    "verify": _verify,
+    "identify": _identify,
+    "config": _config,
+    "train": _train,
+    "evaluate": _evaluate,
+    "benchmark": _benchmark,
+}

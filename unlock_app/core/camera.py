@@ -1,0 +1,183 @@
+"""Frame sources: webcams, video files and streams (through OpenCV), and the demo camera.
+
+Every source has ``name``, ``read()`` (the next BGR frame, or None when none came) and
+``close()``.  ``open_camera(spec)`` turns a camera spec from the command line or the
+settings into a source.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+import cv2
+import numpy as np
+
+from unlock_app.core import paths, scene
+from unlock_app.core.images import load_image
+
+
+class CameraError(RuntimeError):
+    """A camera that cannot be opened; the message says which and what to try."""
+
+
+class FrameSource(Protocol):
+    name: str
+
+    def read(self) -> np.ndarray | None: ...
+
+    def close(self) -> None: ...
+
+
+class VideoSource:
+    """A webcam (by index), a video file or a stream URL, read with ``cv2.VideoCapture``."""
+
+    def __init__(self, target: int | str) -> None:
+        self.name = f"camera {target}" if isinstance(target, int) else str(target)
+        self.is_file = isinstance(target, str) and Path(target).is_file()
+        self._capture = cv2.VideoCapture(target)
+        if not self._capture.isOpened():
+            self._capture.release()
+            if isinstance(target, int):
+                raise CameraError(
+                    f"camera {target}: cannot open it (no webcam there, or it is in use); try --camera demo"
+                )
+            raise CameraError(f"{target}: cannot open it as a video file or stream")
+
+    def read(self) -> np.ndarray | None:
+        ok, frame = self._capture.read()
+        return frame if ok and frame is not None and frame.size else None
+
+    def close(self) -> None:
+        self._capture.release()
+
+
+class DemoCamera:
+    """A synthetic 640x480 webcam: a handwritten card held up over a desk.
+
+    The card shows one of the real MNIST digits shipped in ``resources/digits``
+    (``show(d)``), or no card at all (``show(None)``).  Light, desk and card stay for
+    the scene; the hand holding the card never keeps perfectly still.
+    """
+
+    name = "demo"
+
+    def __init__(self, digit: int | None = 7, seed: int = 0, fps: float = 30.0) -> None:
+        self._rng = np.random.default_rng(seed)
+        self._look = scene.random_look(self._rng)
+        self._look = scene.Look(**{**self._look.__dict__, "hand": True, "motion": 0, "blur": 0.6})
+        self._pose = scene.Pose(size=0.55)
+        self._interval = 1.0 / fps if fps > 0 else 0.0
+        self._next = 0.0
+        self._digits = demo_digits()
+        self._card: np.ndarray | None = None
+        self.digit: int | None = None
+        self.show(digit)
+
+    def show(self, digit: int | None) -> None:
+        """Hold up the card with this digit (0-9), or no card (None)."""
+        self.digit = digit
+        self._card = None if digit is None else scene.make_card(self._digits[digit], self._look)
+
+    def read(self) -> np.ndarray:
+        # Paced like a real camera, so a consumer sees ~30 frames per second.
+        if self._interval:
+            delay = self._next - time.monotonic()
+            if delay > 0:
+                time.sleep(delay)
+            self._next = max(self._next, time.monotonic()) + self._interval
+        self._pose = scene.jitter(self._pose, self._rng)
+        return scene.render(self._card, self._pose, self._look, self._rng)
+
+    def close(self) -> None:
+        return None
+
+
+def demo_digits() -> dict[int, np.ndarray]:
+    """One shipped MNIST digit per class, 28x28 uint8 light on black."""
+    folder = paths.bundled("resources") / "digits"
+    return {digit: load_image(folder / f"{digit}_0.png")[:, :, 1] for digit in range(10)}
+
+
+def open_camera(spec: str, *, fps: float = 30.0) -> FrameSource:
+    """Open a camera from its spec.
+
+    Parameters
+    ----------
+    spec : str
+        ``"0"`` (a webcam index), a video file path, a URL (``rtsp://``, ``http://``...),
+        ``"demo"`` or ``"demo:D"`` (the demo camera holding up digit D, or ``demo:none``).
+
+    Raises
+    ------
+    CameraError
+        If it cannot be opened.
+    """
+    spec = spec.strip()
+    if spec == "demo" or spec.startswith("demo:"):
+        choice = spec.partition(":")[2] or "7"
+        if choice == "none":
+            return DemoCamera(None, fps=fps)
+        if choice.isdigit() and len(choice) == 1:
+            return DemoCamera(int(choice), fps=fps)
+        raise CameraError(f"{spec}: the demo camera takes a digit 0-9 or 'none' (demo:7, demo:none)")
+    if spec.isdigit():
+        return VideoSource(int(spec))
+    if "://" in spec:
+        return VideoSource(spec)
+    if not Path(spec).is_file():
+        raise CameraError(f"{spec}: no such video file (a camera is an index like 0, a file, a URL or demo)")
+    return VideoSource(spec)
+
+
+@dataclass(frozen=True)
+class Captured:
+    """A frame as the capture thread left it: BGR pixels, a running index, and when."""
+
+    frame: np.ndarray
+    index: int
+    time: float
+
+
+class LatestFrame:
+    """A one-slot buffer between a capture thread and its consumers: the newest frame
+    overwrites the last, and a consumer that falls behind skips frames instead of
+    building a backlog."""
+
+    def __init__(self) -> None:
+        self._changed = threading.Condition()
+        self._latest: Captured | None = None
+        self._count = 0
+
+    def put(self, frame: np.ndarray) -> Captured:
+        with self._changed:
+            self._count += 1
+            self._latest = Captured(frame, self._count, time.monotonic())
+            self._changed.notify_all()
+            return self._latest
+
+    def latest(self) -> Captured | None:
+        with self._changed:
+            return self._latest
+
+    def newer_than(self, index: int, timeout: float) -> Captured | None:
+        """The newest frame after ``index``, waiting up to ``timeout`` seconds for one."""
+        with self._changed:
+            self._changed.wait_for(lambda: self._latest is not None and self._latest.index > index, timeout)
+            latest = self._latest
+            return latest if latest is not None and latest.index > index else None
+
+
+def list_cameras() -> list[tuple[str, str]]:
+    """The webcams this system reports, as (spec, name) pairs; on Linux from
+    video4linux, named as the driver names them.  Empty where none can be listed."""
+    found = []
+    for device in sorted(Path("/sys/class/video4linux").glob("video*")):
+        index = device.name.removeprefix("video")
+        name_file = device / "name"
+        if index.isdigit() and name_file.is_file():
+            found.append((index, name_file.read_text(encoding="utf-8", errors="replace").strip()))
+    return found

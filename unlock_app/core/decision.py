@@ -1,0 +1,59 @@
+"""The unlock decision: one policy for the window and the command line."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class FrameResult:
+    """What one frame showed: whether it had a subject and, if so, its best match."""
+
+    found: bool
+    reference_id: int | None = None
+    label: str | None = None
+    score: float = 0.0
+
+
+@dataclass(frozen=True)
+class Policy:
+    """Unlock when ``frames_required`` of the last ``frames_window`` frames that show a
+    subject match the same key (the references sharing a label) with similarity
+    >= ``threshold``; a higher threshold is stricter."""
+
+    threshold: float
+    frames_required: int = 3
+    frames_window: int = 5
+
+
+@dataclass(frozen=True)
+class Decision:
+    unlock: bool
+    reference_id: int | None
+    label: str | None
+    score: float
+    """The best score among the deciding key's frames (or among all counted frames)."""
+    agreeing: int
+    """How many counted frames matched the deciding key above the threshold."""
+
+
+def decide(history: Sequence[FrameResult], policy: Policy) -> Decision:
+    """Decide on the frames seen so far in an attempt (oldest first).
+
+    Frames with no subject do not count: the window holds the last
+    ``policy.frames_window`` frames that showed one.
+    """
+    counted = [frame for frame in history if frame.found][-policy.frames_window :]
+    matching = [f for f in counted if f.label is not None and f.score >= policy.threshold]
+    if not matching:
+        best = max(counted, key=lambda f: f.score, default=None)
+        if best is None:
+            return Decision(False, None, None, 0.0, 0)
+        return Decision(False, best.reference_id, best.label, best.score, 0)
+    by_label: dict[str, list[FrameResult]] = {}
+    for frame in matching:
+        by_label.setdefault(frame.label, []).append(frame)
+    frames = max(by_label.values(), key=lambda group: (len(group), max(f.score for f in group)))
+    best = max(frames, key=lambda f: f.score)
+    return Decision(len(frames) >= policy.frames_required, best.reference_id, best.label, best.score, len(frames))

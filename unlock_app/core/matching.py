@@ -1,0 +1,150 @@
+"""Comparing a frame's embedding with every enrolled reference at once."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from unlock_app.core.model import load_model, resolve_device
+
+_EMBED_CHUNK = 256
+
+
+def similarity(distance: np.ndarray) -> np.ndarray:
+    """The score shown to the user: ``exp(-D)`` in (0, 1]; 1 is identical, higher is more alike."""
+    return np.exp(-np.asarray(distance, dtype=np.float64))
+
+
+@dataclass(frozen=True)
+class Gallery:
+    """The enrolled references' embeddings, sorted by label for per-label reductions.
+
+    Attributes
+    ----------
+    embeddings : numpy.ndarray
+        float32 (N, D).
+    ids : numpy.ndarray
+        int64 (N,) reference ids.
+    labels : tuple of str
+        The distinct labels, in sorted order.
+    starts : numpy.ndarray
+        int64 (L,): where each label's rows start in ``embeddings``.
+    """
+
+    embeddings: np.ndarray
+    ids: np.ndarray
+    labels: tuple[str, ...]
+    starts: np.ndarray
+    norms: np.ndarray
+
+    @classmethod
+    def build(cls, embeddings: np.ndarray, ids: list[int] | np.ndarray, labels: list[str]) -> Gallery:
+        names = np.asarray(labels, dtype=str).reshape(-1)
+        order = np.argsort(names, kind="stable")
+        distinct, starts = np.unique(names[order], return_index=True)
+        vectors = np.asarray(embeddings, np.float32)
+        vectors = np.ascontiguousarray(vectors.reshape(len(names), -1)[order] if len(names) else vectors.reshape(0, 0))
+        return cls(
+            embeddings=vectors,
+            ids=np.asarray(ids, np.int64)[order],
+            labels=tuple(str(label) for label in distinct),
+            starts=np.asarray(starts, np.int64),
+            norms=(vectors.astype(np.float64) ** 2).sum(1),
+        )
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+
+@dataclass(frozen=True)
+class Match:
+    """The best reference for one embedding.
+
+    Attributes
+    ----------
+    reference_id, label, score :
+        The nearest reference, its label, and its similarity ``exp(-D)``.
+    distance : float
+        D, the Euclidean distance between the embeddings.
+    label_scores : dict
+        The best similarity per label.
+    """
+
+    reference_id: int
+    label: str
+    score: float
+    distance: float
+    label_scores: dict[str, float]
+
+
+def distances(embedding: np.ndarray, gallery: Gallery) -> np.ndarray:
+    """Euclidean distance from one embedding to every reference, in one matrix product."""
+    query = np.ascontiguousarray(embedding, np.float32).ravel()
+    # The product runs in torch's thread pool, the one inference already uses: numpy's
+    # BLAS would start threads of its own that fight torch's for the same cores.
+    products = torch.mv(torch.from_numpy(gallery.embeddings), torch.from_numpy(query)).numpy()
+    squared = gallery.norms - 2.0 * products + float(query.astype(np.float64) @ query)
+    return np.sqrt(np.maximum(squared, 0.0))
+
+
+def match(embedding: np.ndarray, gallery: Gallery) -> Match | None:
+    """The nearest reference to ``embedding`` (shape (D,)), or None for an empty gallery."""
+    if len(gallery) == 0:
+        return None
+    distance = distances(embedding, gallery)
+    best = int(np.argmin(distance))
+    nearest_per_label = np.minimum.reduceat(distance, gallery.starts)
+    label_index = int(np.searchsorted(gallery.starts, best, side="right") - 1)
+    return Match(
+        reference_id=int(gallery.ids[best]),
+        label=gallery.labels[label_index],
+        score=float(similarity(distance[best])),
+        distance=float(distance[best]),
+        label_scores=dict(zip(gallery.labels, similarity(nearest_per_label).tolist(), strict=False)),
+    )
+
+
+class Matcher:
+    """The loaded model: turns preprocessed inputs into embeddings.
+
+    Loading happens here, not at import: ``Matcher(weights, "auto")``.
+    """
+
+    def __init__(self, weights: Path, device: str = "auto") -> None:
+        self.device = resolve_device(device)
+        if self.device.type == "cpu":
+            # One frame at a time is too little work to split: one thread is faster and
+            # steadier, and leaves the other cores to capture, preprocessing and the GUI.
+            torch.set_num_threads(1)
+        self.weights = Path(weights)
+        self.model, self.card = load_model(self.weights, self.device)
+
+    @property
+    def threshold(self) -> float:
+        """The default similarity threshold recorded in the model card."""
+        return float(self.card.threshold)
+
+    def embed(self, inputs: np.ndarray) -> np.ndarray:
+        """Embeddings of a batch.
+
+        Parameters
+        ----------
+        inputs : numpy.ndarray
+            float32 (N, 28, 28) or (28, 28) model inputs from ``preprocess``.
+
+        Returns
+        -------
+        numpy.ndarray
+            float32 (N, D).
+        """
+        batch = np.asarray(inputs, np.float32).reshape(-1, 1, self.card.input_size, self.card.input_size)
+        outputs = []
+        with torch.inference_mode():
+            # In chunks: a whole store at once would hold gigabytes of activations.
+            for start in range(0, max(len(batch), 1), _EMBED_CHUNK):
+                tensor = torch.from_numpy(batch[start : start + _EMBED_CHUNK]).to(self.device)
+                outputs.append(self.model(tensor).float().cpu().numpy())
+        return np.concatenate(outputs)

@@ -1,0 +1,180 @@
+"""The Siamese network's shared embedding, its weights file and its model card.
+
+Weights are safetensors (no pickle, so loading runs no code) beside a JSON model card
+that records the architecture and the SHA-256 of the weights; loading checks both.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors.torch import load_file, save_file
+from torch import nn
+
+from unlock_app.core import paths
+from unlock_app.core.preprocess import INPUT_SIZE
+
+ARCHITECTURE = "unlock-siamese-cnn-v1"
+
+
+class ModelError(RuntimeError):
+    """Weights or a model card that cannot be used; the message says which file and why."""
+
+
+class EmbeddingNet(nn.Module):
+    """The shared branch of the Siamese network: a (N, 1, 28, 28) batch in [0, 1] to
+    (N, embedding_size) embeddings compared by Euclidean distance.
+
+    Three conv stages (28 -> 14 -> 7 -> 3) of 3x3 convolutions with batch norm, then a
+    linear projection.  Sized so one frame costs well under a millisecond on a CPU core.
+    """
+
+    def __init__(self, width: int = 32, embedding_size: int = 64) -> None:
+        super().__init__()
+
+        def block(inputs: int, outputs: int) -> list[nn.Module]:
+            return [
+                nn.Conv2d(inputs, outputs, 3, padding=1, bias=False),
+                nn.BatchNorm2d(outputs),
+                nn.ReLU(inplace=True),
+            ]
+
+        self.features = nn.Sequential(
+            *block(1, width),
+            *block(width, width),
+            nn.MaxPool2d(2),
+            *block(width, 2 * width),
+            *block(2 * width, 2 * width),
+            nn.MaxPool2d(2),
+            *block(2 * width, 4 * width),
+            nn.MaxPool2d(2),
+        )
+        self.project = nn.Linear(4 * width * 3 * 3, embedding_size)
+
+    def forward(self, batch: torch.Tensor) -> torch.Tensor:
+        return self.project(self.features(batch).flatten(1))
+
+
+@dataclass
+class ModelCard:
+    """What a weights file is and how it was made; saved as JSON beside the weights."""
+
+    width: int = 32
+    embedding_size: int = 64
+    margin: float = 2.0
+    architecture: str = ARCHITECTURE
+    input_size: int = INPUT_SIZE
+    similarity: str = "exp(-D), D the Euclidean distance between embeddings"
+    threshold: float = 0.5
+    threshold_rule: str = ""
+    sha256: str = ""
+    data: str = ""
+    split: str = ""
+    training: dict[str, Any] = field(default_factory=dict)
+    metrics: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def read(cls, path: Path) -> ModelCard:
+        try:
+            fields = json.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise ModelError(f"{path}: model card not found (it must lie beside the weights)") from None
+        except (OSError, ValueError) as error:
+            raise ModelError(f"{path}: unreadable model card ({error})") from None
+        known = set(cls.__dataclass_fields__)
+        if not isinstance(fields, dict) or not {"architecture", "sha256"} <= fields.keys():
+            raise ModelError(f"{path}: not a model card (no architecture or sha256)")
+        return cls(**{key: value for key, value in fields.items() if key in known})
+
+    def write(self, path: Path) -> None:
+        paths.write_atomic(path, (json.dumps(asdict(self), indent=2) + "\n").encode())
+
+
+def card_path(weights: Path) -> Path:
+    """The model card that belongs to a weights file: same name, ``.json``."""
+    return weights.with_suffix(".json")
+
+
+def default_weights() -> Path:
+    """The weights shipped with the application."""
+    return paths.bundled("weights") / "siamese_mnist.safetensors"
+
+
+def sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as file:
+        for chunk in iter(lambda: file.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def resolve_device(name: str) -> torch.device:
+    """``auto`` (CUDA when available, else CPU), ``cpu`` or ``cuda``.
+
+    Raises
+    ------
+    ModelError
+        If CUDA is asked for and this torch cannot use a GPU, or the name is unknown.
+    """
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name == "cpu":
+        return torch.device("cpu")
+    if name == "cuda":
+        if not torch.cuda.is_available():
+            raise ModelError(
+                "device 'cuda' was asked for, but torch finds no usable CUDA GPU here; "
+                "use --device cpu or --device auto"
+            )
+        return torch.device("cuda")
+    raise ModelError(f"unknown device {name!r}: use auto, cpu or cuda")
+
+
+def save_model(model: EmbeddingNet, card: ModelCard, weights: Path) -> None:
+    """Write the weights and their card; the card records the weights' SHA-256."""
+    weights.parent.mkdir(parents=True, exist_ok=True)
+    temporary = weights.with_name(weights.name + ".tmp")
+    state = {name: tensor.detach().cpu().contiguous() for name, tensor in model.state_dict().items()}
+    save_file(state, str(temporary), metadata={"architecture": card.architecture})
+    paths.replace_atomic(temporary, weights)
+    card.sha256 = sha256(weights)
+    card.write(card_path(weights))
+
+
+def load_model(weights: Path, device: torch.device) -> tuple[EmbeddingNet, ModelCard]:
+    """Load weights checked against their card, in eval mode on ``device``.
+
+    Raises
+    ------
+    ModelError
+        If a file is missing or unreadable, the hash does not match the card, or the
+        tensors do not fit the architecture the card names.
+    """
+    weights = Path(weights)
+    if not weights.is_file():
+        raise ModelError(f"{weights}: weights file not found")
+    card = ModelCard.read(card_path(weights))
+    if card.architecture != ARCHITECTURE:
+        raise ModelError(f"{card_path(weights)}: architecture {card.architecture!r} is not {ARCHITECTURE!r}")
+    actual = sha256(weights)
+    if actual != card.sha256:
+        raise ModelError(
+            f"{weights}: SHA-256 {actual[:12]}... does not match its model card "
+            f"({card.sha256[:12]}...); the file was changed or belongs to another card"
+        )
+    try:
+        state = load_file(str(weights))
+    except Exception as error:  # safetensors raises its own error types for bad headers
+        raise ModelError(f"{weights}: not a readable safetensors file ({error})") from None
+    model = EmbeddingNet(card.width, card.embedding_size)
+    try:
+        model.load_state_dict(state, strict=True)
+    except RuntimeError as error:
+        first = str(error).splitlines()[0]
+        raise ModelError(f"{weights}: tensors do not fit {ARCHITECTURE} as the card describes it ({first})") from None
+    return model.to(device).eval(), card

@@ -1,0 +1,65 @@
+"""Where things live, and writing files so that a crash never leaves half of one."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import platformdirs
+
+APP_NAME = "unlock-app"
+
+
+def bundled(name: str) -> Path:
+    """A folder shipped with the application (``weights`` or ``resources``).
+
+    In a wheel they are installed inside the ``unlock_app`` package; in a source
+    checkout (and an editable install) they lie at the repository's top.
+    """
+    package = Path(__file__).resolve().parent.parent
+    for base in (package, package.parent):
+        if (base / name).is_dir():
+            return base / name
+    raise FileNotFoundError(f"the application's {name}/ folder is missing: reinstall unlock-app")
+
+
+def data_dir(override: str | Path | None = None) -> Path:
+    """The folder for references, notes and the log (created 0700)."""
+    return _private_dir(Path(override) if override else Path(platformdirs.user_data_dir(APP_NAME)))
+
+
+def config_dir(override: str | Path | None = None) -> Path:
+    """The folder for settings (created 0700).  ``--data-dir`` keeps a whole profile,
+    settings included, in one folder."""
+    return _private_dir(Path(override) if override else Path(platformdirs.user_config_dir(APP_NAME)))
+
+
+def _private_dir(path: Path) -> Path:
+    path.mkdir(parents=True, exist_ok=True, mode=0o700)
+    return path
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` so that readers see the old file or the new one, never
+    a part: a temporary file beside it, flushed to disk, then renamed over it."""
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        with os.fdopen(descriptor, "wb") as file:
+            file.write(data)
+            file.flush()
+            os.fsync(file.fileno())
+        replace_atomic(temporary, path)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
+
+
+def replace_atomic(source: Path, target: Path) -> None:
+    """Rename ``source`` over ``target`` and make the rename itself durable."""
+    os.replace(source, target)
+    directory = os.open(target.parent, os.O_RDONLY)
+    try:
+        os.fsync(directory)
+    finally:
+        os.close(directory)

@@ -1,0 +1,141 @@
+"""Typed, versioned settings shared by the window and ``unlock-app config``.
+
+A bad value or an unknown key never stops the application: it is reported and the
+default takes its place.  A file that cannot be read at all is kept aside, not lost.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import asdict, dataclass, fields
+from datetime import datetime
+from pathlib import Path
+
+from unlock_app.core.paths import write_atomic
+
+SETTINGS_FILE = "settings.json"
+SCHEMA_VERSION = 1
+
+
+class SettingsError(ValueError):
+    """A value that cannot be set; the message says what is allowed."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything a user can set.
+
+    Attributes
+    ----------
+    threshold : float or None
+        Similarity a frame must reach to count as a match, in (0, 1); higher is
+        stricter.  None means the default recorded in the model card.
+    frames_required, frames_window : int
+        Unlock when ``frames_required`` of the last ``frames_window`` frames that show
+        a subject match the same reference.
+    attempt_timeout : float
+        Seconds an attempt lasts before it counts as failed.
+    device : str
+        ``auto``, ``cpu`` or ``cuda``.
+    camera : str
+        The camera to open: a name or index, a video file or URL, or ``demo``;
+        empty for the first webcam.
+    idle_relock : float
+        Seconds of inactivity before the panel locks again; 0 never.
+    """
+
+    schema_version: int = SCHEMA_VERSION
+    threshold: float | None = None
+    frames_required: int = 3
+    frames_window: int = 5
+    attempt_timeout: float = 5.0
+    device: str = "auto"
+    camera: str = ""
+    idle_relock: float = 120.0
+
+
+_DEFAULTS = Settings()
+KEYS = tuple(field.name for field in fields(Settings) if field.name != "schema_version")
+
+
+def _check(key: str, value: object) -> object:
+    """The value, converted and checked for ``key``; raises SettingsError."""
+
+    def number(kind, low, high, allow_none=False):
+        if value is None or (isinstance(value, str) and value.strip().lower() in ("", "default", "none")):
+            if allow_none:
+                return None
+            raise SettingsError(f"{key} needs a value")
+        try:
+            converted = kind(value)
+        except (TypeError, ValueError):
+            raise SettingsError(f"{key} must be a number, not {value!r}") from None
+        if isinstance(value, bool) or not math.isfinite(converted) or not low <= converted <= high:
+            raise SettingsError(f"{key} must be between {low} and {high}, not {value!r}")
+        return converted
+
+    if key == "threshold":
+        return number(float, 0.001, 0.999, allow_none=True)
+    if key in ("frames_required", "frames_window"):
+        return number(int, 1, 30)
+    if key == "attempt_timeout":
+        return number(float, 0.5, 120.0)
+    if key == "idle_relock":
+        return number(float, 0.0, 86_400.0)
+    if key == "device":
+        if value not in ("auto", "cpu", "cuda"):
+            raise SettingsError(f"device must be auto, cpu or cuda, not {value!r}")
+        return value
+    if key == "camera":
+        if not isinstance(value, str):
+            raise SettingsError(f"camera must be text, not {value!r}")
+        return value.strip()
+    raise SettingsError(f"unknown setting {key!r}: the settings are {', '.join(KEYS)}")
+
+
+def with_value(settings: Settings, key: str, value: object) -> Settings:
+    """A copy of ``settings`` with one value changed and the whole checked."""
+    changed = Settings(**{**asdict(settings), key: _check(key, value)})
+    if changed.frames_required > changed.frames_window:
+        raise SettingsError(
+            f"frames_required ({changed.frames_required}) cannot exceed frames_window ({changed.frames_window})"
+        )
+    return changed
+
+
+def load(directory: Path) -> tuple[Settings, list[str]]:
+    """The settings in ``directory``, and a warning for each thing that was not used."""
+    path = Path(directory) / SETTINGS_FILE
+    if not path.exists():
+        return _DEFAULTS, []
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+        if not isinstance(raw, dict):
+            raise ValueError("not a JSON object")
+    except (OSError, ValueError) as error:
+        return _DEFAULTS, [f"{path}: unreadable ({error}); using the defaults, and keeping the file aside when saving"]
+    warnings = []
+    version = raw.pop("schema_version", SCHEMA_VERSION)
+    if version != SCHEMA_VERSION:
+        warnings.append(f"{path}: schema_version {version!r} is not {SCHEMA_VERSION}; reading what fits")
+    settings = _DEFAULTS
+    for key, value in raw.items():
+        try:
+            settings = with_value(settings, key, value)
+        except SettingsError as error:
+            warnings.append(f"{path}: {error}; using the default ({getattr(_DEFAULTS, key, None)!r})")
+    return settings, warnings
+
+
+def save(directory: Path, settings: Settings) -> Path:
+    """Write the settings atomically.  An unreadable file there is renamed, not overwritten."""
+    path = Path(directory) / SETTINGS_FILE
+    if path.exists():
+        try:
+            if not isinstance(json.loads(path.read_text(encoding="utf-8")), dict):
+                raise ValueError
+        except (OSError, ValueError):
+            path.rename(path.with_name(f"{SETTINGS_FILE}.unreadable-{datetime.now():%Y%m%d-%H%M%S}"))
+    write_atomic(path, (json.dumps(asdict(settings), indent=2) + "\n").encode())
+    return path
