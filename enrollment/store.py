@@ -182,6 +182,13 @@ class ReferenceStore:
     def ids_with_label(self, label: str) -> list[int]:
         return [row[0] for row in self._db.execute("SELECT id FROM reference WHERE label = ? ORDER BY id", (label,))]
 
+    def rename(self, label: str, new_label: str) -> int:
+        """Give every reference of a key a new label; returns how many changed."""
+        new_label = check_label(new_label)
+        with self._transaction():
+            cursor = self._db.execute("UPDATE reference SET label = ? WHERE label = ?", (new_label, label))
+        return cursor.rowcount
+
     def remove(self, ids: Iterable[int]) -> list[int]:
         """Delete references; returns the ids that existed.  Their images go after the rows."""
         ids = sorted(set(int(i) for i in ids))

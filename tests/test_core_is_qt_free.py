@@ -19,6 +19,7 @@ MODULES = [
     "unlock_app.core.scene",
     "unlock_app.core.settings",
     "unlock_app.core.training",
+    "unlock_app.core.tuning",
     "enrollment.store",
     "enrollment.workflow",
 ]

@@ -47,3 +47,23 @@ def test_one_frame_attempt():
     assert decide([HIT], single).unlock
     assert not decide([MISS], single).unlock
     assert not decide([], single).unlock
+
+
+def test_attempt_starts_with_a_subject_and_times_out():
+    from unlock_app.core.decision import Attempt
+
+    attempt = Attempt(POLICY, timeout=5.0)
+    assert attempt.add(EMPTY, now=0.0) == (decide([], POLICY), False) and not attempt.active
+    decision, ended = attempt.add(MISS, now=1.0)
+    assert attempt.active and not ended and not decision.unlock
+    decision, ended = attempt.add(MISS, now=6.5)
+    assert ended and not decision.unlock and not attempt.active
+
+
+def test_attempt_ends_on_unlock():
+    from unlock_app.core.decision import Attempt
+
+    attempt = Attempt(POLICY, timeout=5.0)
+    results = [attempt.add(frame, now=0.1 * i) for i, frame in enumerate([HIT, EMPTY, HIT, HIT])]
+    assert [ended for _, ended in results] == [False, False, False, True]
+    assert results[-1][0].unlock and not attempt.active

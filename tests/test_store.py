@@ -111,3 +111,13 @@ def test_files_are_private(tmp_path):
     assert stat.S_IMODE((tmp_path / "data" / "references.sqlite3").stat().st_mode) == 0o600
     image = store.references()[0].image
     assert stat.S_IMODE(image.stat().st_mode) == 0o600
+
+
+def test_rename_a_key(tmp_path):
+    store = ReferenceStore(tmp_path)
+    store.add("seven", "digit", [_item(0.1), _item(0.2)])
+    store.add("three", "digit", [_item(0.3)])
+    assert store.rename("seven", " lucky seven ") == 2
+    assert sorted({r.label for r in store.references()}) == ["lucky seven", "three"]
+    with pytest.raises(ValueError):
+        store.rename("three", "")

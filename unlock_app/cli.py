@@ -30,6 +30,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--device", choices=("auto", "cpu", "cuda"), help="where the model runs (default: the setting, auto)"
     )
+    parser.add_argument(
+        "--camera",
+        dest="window_camera",
+        metavar="SPEC",
+        help="the window's camera: index, video file, URL or demo (default: the setting, else webcam 0, else demo)",
+    )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     enroll = commands.add_parser("enroll", help="add references from image files or a camera")
@@ -93,8 +99,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command is None:
-        parser.print_help(sys.stderr)
-        return EXIT_BAD_INPUT
+        from unlock_app.ui.app import run
+
+        return run(args)
     try:
         return COMMANDS[args.command](args)
     except UsageError as error:

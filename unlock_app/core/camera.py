@@ -38,6 +38,8 @@ class VideoSource:
     def __init__(self, target: int | str) -> None:
         self.name = f"camera {target}" if isinstance(target, int) else str(target)
         self.is_file = isinstance(target, str) and Path(target).is_file()
+        # OpenCV logs a warning for each backend that fails to open; CameraError says it once.
+        cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_ERROR)
         self._capture = cv2.VideoCapture(target)
         if not self._capture.isOpened():
             self._capture.release()

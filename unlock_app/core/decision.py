@@ -57,3 +57,37 @@ def decide(history: Sequence[FrameResult], policy: Policy) -> Decision:
     frames = max(by_label.values(), key=lambda group: (len(group), max(f.score for f in group)))
     best = max(frames, key=lambda f: f.score)
     return Decision(len(frames) >= policy.frames_required, best.reference_id, best.label, best.score, len(frames))
+
+
+class Attempt:
+    """One unlock attempt at a time: it starts when a subject appears, and ends with an
+    unlock or, ``timeout`` seconds later, as a failure.  Used by the window; the command
+    line's live verify is a single attempt of this kind."""
+
+    def __init__(self, policy: Policy, timeout: float) -> None:
+        self.policy = policy
+        self.timeout = timeout
+        self.history: list[FrameResult] = []
+        self.started: float | None = None
+
+    @property
+    def active(self) -> bool:
+        return self.started is not None
+
+    def add(self, result: FrameResult, now: float) -> tuple[Decision, bool]:
+        """Count one frame.  Returns the decision so far and whether the attempt ended
+        (with an unlock, or failed by timing out); a new one starts with the next subject."""
+        if self.started is None:
+            if not result.found:
+                return decide([], self.policy), False
+            self.started = now
+        self.history.append(result)
+        decision = decide(self.history, self.policy)
+        ended = decision.unlock or now - self.started >= self.timeout
+        if ended:
+            self.reset()
+        return decision, ended
+
+    def reset(self) -> None:
+        self.history = []
+        self.started = None

@@ -43,6 +43,8 @@ class Settings:
         empty for the first webcam.
     idle_relock : float
         Seconds of inactivity before the panel locks again; 0 never.
+    relock_on_minimise : bool
+        Lock the panel when the window is minimised.
     """
 
     schema_version: int = SCHEMA_VERSION
@@ -53,6 +55,7 @@ class Settings:
     device: str = "auto"
     camera: str = ""
     idle_relock: float = 120.0
+    relock_on_minimise: bool = True
 
 
 _DEFAULTS = Settings()
@@ -83,6 +86,15 @@ def _check(key: str, value: object) -> object:
         return number(float, 0.5, 120.0)
     if key == "idle_relock":
         return number(float, 0.0, 86_400.0)
+    if key == "relock_on_minimise":
+        if isinstance(value, bool):
+            return value
+        text = str(value).strip().lower()
+        if text in ("true", "yes", "on", "1"):
+            return True
+        if text in ("false", "no", "off", "0"):
+            return False
+        raise SettingsError(f"{key} must be true or false, not {value!r}")
     if key == "device":
         if value not in ("auto", "cpu", "cuda"):
             raise SettingsError(f"device must be auto, cpu or cuda, not {value!r}")

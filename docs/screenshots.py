@@ -1,0 +1,101 @@
+"""Take the README's screenshots from the real window, on the demo camera.
+
+    QT_QPA_PLATFORM=offscreen python docs/screenshots.py   # or under Xvfb with DISPLAY set
+
+Writes docs/lock-screen.png, docs/enrollment.png, docs/panel.png and docs/settings.png,
+using a throwaway profile (it never touches yours).
+"""
+
+from __future__ import annotations
+
+import sys
+import tempfile
+from pathlib import Path
+
+from PySide6.QtCore import QEventLoop, QTimer
+from PySide6.QtWidgets import QApplication
+
+from enrollment.store import ReferenceStore
+from enrollment.workflow import from_images
+from unlock_app.core import paths
+from unlock_app.core.camera import DemoCamera
+from unlock_app.core.matching import Matcher
+from unlock_app.core.model import default_weights
+from unlock_app.core.settings import Settings
+from unlock_app.ui.app import STYLE_SHEET
+from unlock_app.ui.enrollment_dialog import EnrollmentDialog
+from unlock_app.ui.main_window import MainWindow
+from unlock_app.ui.settings_dialog import SettingsDialog
+
+OUT = Path(__file__).resolve().parent
+
+
+def wait(milliseconds: int) -> None:
+    loop = QEventLoop()
+    QTimer.singleShot(milliseconds, loop.quit)
+    loop.exec()
+
+
+def main() -> int:
+    app = QApplication(sys.argv[:1])
+    app.setStyleSheet((paths.bundled("resources") / STYLE_SHEET).read_text(encoding="utf-8"))
+    profile = Path(tempfile.mkdtemp(prefix="unlock-app-shots-"))
+    digits = paths.bundled("resources") / "digits"
+    store = ReferenceStore(profile)
+    store.add("seven", "digit", from_images([digits / f"7_{i}.png" for i in range(3)]))
+    store.add("three", "digit", from_images([digits / f"3_{i}.png" for i in range(2)]))
+    matcher = Matcher(default_weights(), "cpu")
+    demo = DemoCamera(4, seed=11)
+    window = MainWindow(
+        camera=lambda: demo, matcher=matcher, store=store, settings=Settings(), config_dir=profile, data_dir=profile
+    )
+    window.resize(980, 720)
+    window.show()
+    wait(2500)
+    window.grab().save(str(OUT / "lock-screen.png"))  # a 4 is shown: no match
+
+    demo.show(7)
+    for _ in range(100):
+        wait(100)
+        if window.lock_state.unlocked:
+            break
+    window.panel.notes.setPlainText("Wi-Fi guest password: correct-horse-battery\nLocker 12: 4-1-9")
+    window.panel.tabs.setCurrentIndex(1)
+    wait(300)
+    window.grab().save(str(OUT / "panel.png"))
+
+    dialog = EnrollmentDialog(
+        buffer=window.buffer,
+        matcher=matcher,
+        store=store,
+        gallery=window.gallery,
+        threshold=window.threshold,
+        parent=window,
+    )
+    demo.show(2)
+    dialog.label.setText("two")
+    dialog.show()
+    for _ in range(100):
+        wait(100)
+        if len(dialog.samples) >= 5:
+            break
+    wait(300)
+    dialog.grab().save(str(OUT / "enrollment.png"))
+    dialog.reject()
+
+    settings = SettingsDialog(
+        settings=window.settings, matcher=matcher, store=store, on_threshold=lambda t: None, parent=window
+    )
+    settings.use_default.setChecked(False)
+    settings.spin.setValue(0.6)
+    settings.show()
+    wait(300)
+    settings.grab().save(str(OUT / "settings.png"))
+    settings.reject()
+    window.shutdown()
+    store.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,279 @@
+"""The window and its dialogs, offscreen, through the real capture and inference threads."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import DIGITS, card_frames, write_video
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QApplication, QDialog
+
+from enrollment.store import ReferenceStore
+from enrollment.workflow import from_images
+from unlock_app.core import settings as settings_module
+from unlock_app.core.camera import DemoCamera, open_camera
+from unlock_app.core.settings import Settings
+from unlock_app.ui.enrollment_dialog import EnrollmentDialog
+from unlock_app.ui.main_window import MainWindow
+from unlock_app.ui.settings_dialog import SettingsDialog
+
+
+@pytest.fixture
+def profile(tmp_path):
+    return tmp_path / "profile"
+
+
+@pytest.fixture
+def make_window(qtbot, matcher, profile):
+    windows = []
+
+    def make(camera, *, enrolled=(7,), settings: Settings | None = None) -> MainWindow:
+        store = ReferenceStore(profile)
+        for label in enrolled:
+            store.add(str(label), "digit", from_images([DIGITS / f"{label}_0.png", DIGITS / f"{label}_1.png"]))
+        window = MainWindow(
+            camera=camera,
+            matcher=matcher,
+            store=store,
+            settings=settings or Settings(),
+            config_dir=profile,
+            data_dir=profile,
+        )
+        qtbot.addWidget(window)
+        windows.append(window)
+        return window
+
+    yield make
+    for window in windows:
+        window.shutdown()
+        window.store.close()
+
+
+def _video(tmp_path: Path, label: int, frames: int = 45, seed: int = 5) -> str:
+    return str(write_video(tmp_path / f"{label}-{seed}.avi", card_frames(label, frames, seed=seed, index=2)))
+
+
+def test_showing_the_enrolled_digit_opens_the_panel(qtbot, make_window, tmp_path):
+    video = _video(tmp_path, 7)
+    window = make_window(lambda: open_camera(video))
+    with qtbot.waitSignal(window.lock_state.unlocked_changed, timeout=20000) as unlocked:
+        pass
+    assert unlocked.args == [True]
+    assert window.pages.currentWidget() is window.panel
+
+
+@pytest.mark.parametrize("shown", ["three", "empty desk"])
+def test_another_digit_or_nothing_stays_locked(qtbot, make_window, tmp_path, shown):
+    if shown == "three":
+        video = _video(tmp_path, 3)
+    else:
+        video = str(write_video(tmp_path / "desk.avi", [np.full((480, 640, 3), 128, np.uint8)] * 20))
+    window = make_window(lambda: open_camera(video))
+    seen = []
+    window.inference.analysed.connect(lambda: seen.append(1))
+    qtbot.waitUntil(lambda: len(seen) >= 40 or window.lock_state.unlocked, timeout=20000)
+    assert not window.lock_state.unlocked
+    assert window.pages.currentWidget() is not window.panel
+
+
+def test_demo_camera_keys_choose_the_card(qtbot, make_window):
+    demo = DemoCamera(None, seed=4)
+    window = make_window(lambda: demo, enrolled=(3,))
+    window.show()
+    qtbot.waitUntil(lambda: window.live_view.analysis is not None, timeout=10000)
+    assert not window.lock_state.unlocked
+    qtbot.keyClick(window, Qt.Key.Key_3)
+    assert demo.digit == 3
+    qtbot.waitUntil(lambda: window.lock_state.unlocked, timeout=20000)
+    window.lock()
+    qtbot.keyClick(window, Qt.Key.Key_N)
+    assert demo.digit is None
+
+
+def test_lock_button_and_idle_relock(qtbot, make_window, tmp_path):
+    window = make_window(lambda: open_camera(_video(tmp_path, 7)), settings=Settings(idle_relock=0.3))
+    qtbot.waitUntil(lambda: window.lock_state.unlocked, timeout=20000)
+    with qtbot.waitSignal(window.lock_state.unlocked_changed, timeout=5000) as relocked:
+        pass  # nothing touched: the idle timer locks it
+    assert relocked.args == [False]
+    window.lock_state.set_unlocked(True)
+    qtbot.mouseClick(window.panel.lock_button, Qt.MouseButton.LeftButton)
+    assert not window.lock_state.unlocked
+
+
+def test_minimising_relocks(qtbot, make_window):
+    window = make_window(lambda: DemoCamera(None), settings=Settings(relock_on_minimise=True))
+    window.show()
+    window.lock_state.set_unlocked(True)
+    window.showMinimized()
+    qtbot.waitUntil(lambda: not window.lock_state.unlocked, timeout=5000)
+
+
+def test_settings_and_enrollment_need_the_panel_open(qtbot, make_window, monkeypatch):
+    window = make_window(lambda: DemoCamera(None))
+    opened = []
+    monkeypatch.setattr(QDialog, "exec", lambda self: opened.append(type(self).__name__) or QDialog.DialogCode.Rejected)
+    window.open_settings()
+    window.open_enrollment()
+    assert opened == []
+    window.lock_state.set_unlocked(True)
+    window.open_enrollment()
+    assert opened == ["EnrollmentDialog"]
+
+
+def test_first_run_offers_enrollment_and_never_unlocks(qtbot, make_window, monkeypatch):
+    opened = []
+    monkeypatch.setattr(QDialog, "exec", lambda self: opened.append(type(self).__name__) or QDialog.DialogCode.Rejected)
+    demo = DemoCamera(7, seed=2)
+    window = make_window(lambda: demo, enrolled=())
+    assert window.first_run and window.first_run_button.isVisibleTo(window)
+    window.open_enrollment_soon()
+    qtbot.waitUntil(lambda: opened == ["EnrollmentDialog"], timeout=5000)
+    seen = []
+    window.inference.analysed.connect(lambda: seen.append(1))
+    qtbot.waitUntil(lambda: len(seen) >= 15, timeout=10000)
+    assert not window.lock_state.unlocked
+
+
+def test_enrollment_dialog_captures_by_itself_and_saves_one_key(qtbot, matcher, profile):
+    from unlock_app.core.camera import LatestFrame
+    from unlock_app.core.pipeline import load_gallery
+
+    store = ReferenceStore(profile)
+    buffer = LatestFrame()
+    dialog = EnrollmentDialog(
+        buffer=buffer, matcher=matcher, store=store, gallery=load_gallery(store, matcher), threshold=matcher.threshold
+    )
+    qtbot.addWidget(dialog)
+    dialog.count.setValue(3)
+    frames = iter(card_frames(4, 200, seed=9))
+
+    def feed() -> bool:
+        buffer.put(next(frames))
+        return len(dialog.samples) >= 3
+
+    qtbot.waitUntil(lambda: feed(), timeout=20000)
+    assert not dialog.buttons.button(dialog.buttons.StandardButton.Save).isEnabled()  # no label yet
+    dialog.thumbnails.item(0).setSelected(True)
+    dialog.remove_button.click()
+    assert len(dialog.samples) == 2 and dialog.thumbnails.count() == 2
+    dialog.label.setText("four")
+    dialog.buttons.button(dialog.buttons.StandardButton.Save).click()
+    assert dialog.result() == QDialog.DialogCode.Accepted
+    assert [r.label for r in store.references()] == ["four", "four"]
+    store.close()
+
+
+def test_enrollment_dialog_imports_files_and_reports_bad_ones(qtbot, matcher, profile, tmp_path):
+    from unlock_app.core.camera import LatestFrame
+    from unlock_app.core.pipeline import load_gallery
+
+    store = ReferenceStore(profile)
+    store.add("seven", "digit", from_images([DIGITS / "7_0.png"]))
+    dialog = EnrollmentDialog(
+        buffer=LatestFrame(),
+        matcher=matcher,
+        store=store,
+        gallery=load_gallery(store, matcher),
+        threshold=matcher.threshold,
+    )
+    qtbot.addWidget(dialog)
+    bad = tmp_path / "bad.png"
+    bad.write_text("no image")
+    dialog.import_files([str(DIGITS / "1_0.png"), str(bad)])
+    assert dialog.samples == [] and str(bad) in dialog.warning.text()
+    dialog.import_files([str(DIGITS / "7_1.png")])
+    assert len(dialog.samples) == 1
+    assert "seven" in dialog.warning.text()  # looks like an existing key
+    store.close()
+
+
+def test_settings_dialog_threshold_moves_the_rates_and_persists(qtbot, make_window, monkeypatch):
+    window = make_window(lambda: DemoCamera(None), enrolled=(7, 3))
+    window.lock_state.set_unlocked(True)
+    previews = []
+
+    def run_dialog(dialog):
+        assert isinstance(dialog, SettingsDialog)
+        assert len(dialog.evidence.genuine) > 0 and len(dialog.evidence.impostor) > 0
+        dialog.use_default.setChecked(False)
+        dialog.slider.setValue(990)
+        strict = dialog.rates.text()
+        previews.append(window.live_view.threshold)
+        dialog.slider.setValue(10)
+        assert dialog.rates.text() != strict
+        far, frr = dialog.evidence.rates(0.01)
+        assert far > 0.5 and frr == 0.0
+        dialog.spin.setValue(0.8)
+        assert dialog.slider.value() == 800
+        dialog.frames_required.setValue(2)
+        return QDialog.DialogCode.Accepted
+
+    monkeypatch.setattr(SettingsDialog, "exec", run_dialog)
+    window.open_settings()
+    assert previews == [0.99]
+    assert window.live_view.threshold == 0.8 and window.attempt.policy.threshold == 0.8
+    saved, warnings = settings_module.load(window.config_dir)
+    assert saved.threshold == 0.8 and saved.frames_required == 2 and warnings == []
+
+
+def test_notes_are_saved_and_reloaded(qtbot, make_window, profile):
+    window = make_window(lambda: DemoCamera(None))
+    window.lock_state.set_unlocked(True)
+    window.panel.notes.setPlainText("the safe code is 1234")
+    window.lock()
+    assert (profile / "notes.txt").read_text() == "the safe code is 1234"
+
+
+def test_reference_manager_delete(qtbot, make_window, monkeypatch):
+    from PySide6.QtWidgets import QMessageBox
+
+    window = make_window(lambda: DemoCamera(None), enrolled=(7, 3))
+    window.lock_state.set_unlocked(True)
+    assert window.panel.references.count() == 4
+    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.Yes)
+    window.panel.references.item(0).setSelected(True)
+    window.panel.delete_button.click()
+    assert window.panel.references.count() == 3 and len(window.gallery) == 3
+
+
+def test_camera_lost_is_reported_and_recovers(qtbot, make_window, tmp_path):
+    from unlock_app.core.camera import CameraError
+
+    video = _video(tmp_path, 7, frames=10)
+    attempts = []
+
+    def flaky():
+        attempts.append(time.monotonic())
+        if len(attempts) in (2, 3):
+            raise CameraError("unplugged")
+        return open_camera(video)
+
+    window = make_window(flaky)
+    states = []
+    window.capture.state_changed.connect(states.append)
+    qtbot.waitUntil(lambda: "lost" in states and states[-1] == "live", timeout=20000)
+    assert not QApplication.instance().closingDown()
+
+
+def test_no_display_is_one_clear_line(monkeypatch, capsys):
+    from unlock_app.cli import main
+
+    for variable in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM"):
+        monkeypatch.delenv(variable, raising=False)
+    assert main(["--data-dir", "unused"]) == 2
+    error = capsys.readouterr().err.strip()
+    assert len(error.splitlines()) == 1 and "no display" in error and "offscreen" in error
+
+
+def test_no_webcam_falls_back_to_the_demo_camera_with_a_banner():
+    from unlock_app.ui.app import choose_camera
+
+    source, spec, banner = choose_camera("97", "")
+    assert isinstance(source, DemoCamera) and spec == "demo"
+    assert "camera 97" in banner and "demo camera" in banner
+    source, spec, banner = choose_camera("demo:3", "")
+    assert source.digit == 3 and banner == ""

@@ -1,0 +1,95 @@
+"""The evidence for choosing a threshold: how the user's own keys score.
+
+Genuine scores compare each reference with the other references of its key (leave one
+out).  Impostor scores compare each reference with everything that must not open it:
+the user's other keys, the shipped digits of other classes, and scribbles that pass
+preprocessing but are no digit.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from unlock_app.core.matching import Matcher, similarity
+from unlock_app.core.paths import bundled
+from unlock_app.core.preprocess import preprocess
+
+
+@dataclass(frozen=True)
+class Evidence:
+    genuine: np.ndarray
+    impostor: np.ndarray
+
+    def rates(self, threshold: float) -> tuple[float, float]:
+        """(FAR, FRR) at ``threshold``: impostors accepted, genuine attempts refused.
+        NaN where there is nothing to count."""
+        far = float(np.mean(self.impostor >= threshold)) if self.impostor.size else float("nan")
+        frr = float(np.mean(self.genuine < threshold)) if self.genuine.size else float("nan")
+        return far, frr
+
+
+def shipped_impostors(matcher: Matcher) -> tuple[np.ndarray, np.ndarray]:
+    """Embeddings of the shipped digits and of scribbles, and the digit class of each
+    (-1 for a scribble)."""
+    folder = bundled("resources") / "digits"
+    inputs, classes = [], []
+    for path in sorted(folder.glob("*_*.png")):
+        subject = preprocess(cv2.imread(str(path), cv2.IMREAD_GRAYSCALE), ink="auto")
+        if subject.found:
+            inputs.append(subject.input)
+            classes.append(int(path.stem.split("_")[0]))
+    for scribble in _scribbles(40):
+        subject = preprocess(scribble, ink="auto")
+        if subject.found:
+            inputs.append(subject.input)
+            classes.append(-1)
+    return matcher.embed(np.stack(inputs)), np.asarray(classes)
+
+
+def evidence(embeddings: np.ndarray, labels: list[str], shipped: tuple[np.ndarray, np.ndarray]) -> Evidence:
+    """Genuine and impostor similarities for the user's references.
+
+    ``shipped`` is what :func:`shipped_impostors` returns.  A key's own digit class (the
+    class most of its references are nearest to) is left out of its impostors: any 7
+    is meant to open a 7 key.
+    """
+    shipped_embeddings, shipped_classes = shipped
+    labels_array = np.asarray(labels, dtype=str)
+    genuine, impostor = [], []
+    if len(labels_array) == 0:
+        return Evidence(np.zeros(0), np.zeros(0))
+    own = similarity(_distances(embeddings, embeddings))
+    to_shipped = similarity(_distances(embeddings, shipped_embeddings))
+    digits = np.flatnonzero(shipped_classes >= 0)
+    for label in np.unique(labels_array):
+        members = np.flatnonzero(labels_array == label)
+        others = np.flatnonzero(labels_array != label)
+        block = own[np.ix_(members, members)]
+        genuine.extend(block[~np.eye(len(members), dtype=bool)].tolist())
+        impostor.extend(own[np.ix_(members, others)].ravel().tolist())
+        nearest = shipped_classes[digits][np.argmax(to_shipped[np.ix_(members, digits)], 1)]
+        key_class = np.bincount(nearest, minlength=10).argmax()
+        foreign = np.flatnonzero(shipped_classes != key_class)
+        impostor.extend(to_shipped[np.ix_(members, foreign)].ravel().tolist())
+    return Evidence(np.asarray(genuine), np.asarray(impostor))
+
+
+def _distances(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    a64, b64 = a.astype(np.float64), b.astype(np.float64)
+    squared = (a64**2).sum(1)[:, None] + (b64**2).sum(1)[None, :] - 2 * a64 @ b64.T
+    return np.sqrt(np.maximum(squared, 0.0))
+
+
+def _scribbles(count: int, seed: int = 0) -> list[np.ndarray]:
+    """Random pen strokes on paper: subjects that are no digit."""
+    rng = np.random.default_rng(seed)
+    scribbles = []
+    for _ in range(count):
+        page = np.full((112, 112), 255, np.uint8)
+        points = rng.integers(20, 92, (int(rng.integers(3, 7)), 2)).astype(np.int32)
+        cv2.polylines(page, [points], bool(rng.random() < 0.5), 0, int(rng.integers(4, 9)), cv2.LINE_AA)
+        scribbles.append(page)
+    return scribbles

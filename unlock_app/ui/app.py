@@ -1,0 +1,96 @@
+"""Starting the window: check the display, build the collaborators, pick the camera."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+from unlock_app.core import paths
+from unlock_app.core import settings as settings_module
+from unlock_app.core.camera import CameraError, DemoCamera, FrameSource, open_camera
+
+STYLE_SHEET = "app.qss"
+
+
+def display_problem() -> str | None:
+    """Why Qt could not open a window here (None when it can), said in one line."""
+    if os.environ.get("QT_QPA_PLATFORM") or sys.platform in ("win32", "darwin"):
+        return None
+    if os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"):
+        return None
+    return (
+        "no display to open the window on (neither DISPLAY nor WAYLAND_DISPLAY is set): run it in a desktop "
+        "session, or use the command line (unlock-app --help), or QT_QPA_PLATFORM=offscreen for a window nobody sees"
+    )
+
+
+def choose_camera(requested: str | None, saved: str) -> tuple[FrameSource, str, str]:
+    """Open the camera to start with: the one asked for, else the saved one, else the
+    first webcam; the demo camera when that cannot be opened.
+
+    Returns the open source, its spec (to reopen it later) and a banner ("" if none).
+    """
+    spec = requested or saved or "0"
+    try:
+        return open_camera(spec), spec, ""
+    except CameraError as error:
+        banner = (
+            f"{error}. Showing the demo camera instead: a card held over a desk. "
+            "Keys 0-9 choose the digit on the card, N shows none."
+        )
+        return DemoCamera(), "demo", banner
+
+
+def run(args) -> int:
+    """Open the main window; returns the exit code."""
+    problem = display_problem()
+    if problem:
+        print(f"unlock-app: {problem}", file=sys.stderr)
+        return 2
+
+    from PySide6.QtWidgets import QApplication, QMessageBox
+
+    from enrollment.store import ReferenceStore, StoreError
+    from unlock_app.core.matching import Matcher
+    from unlock_app.core.model import ModelError, default_weights
+    from unlock_app.ui.main_window import MainWindow
+
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    app.setApplicationName("unlock-app")
+    app.setStyleSheet((paths.bundled("resources") / STYLE_SHEET).read_text(encoding="utf-8"))
+    data_dir = paths.data_dir(args.data_dir)
+    config_dir = paths.config_dir(args.data_dir)
+    settings, warnings = settings_module.load(config_dir)
+    try:
+        store = ReferenceStore(data_dir)
+        weights = Path(args.weights) if args.weights else default_weights()
+        matcher = Matcher(weights, args.device or settings.device)
+    except (StoreError, ModelError) as error:
+        # The panel never opens without a store and a checked model.
+        QMessageBox.critical(None, "unlock-app cannot start", str(error))
+        print(f"unlock-app: {error}", file=sys.stderr)
+        return 2
+    source, spec, banner = choose_camera(args.window_camera, settings.camera)
+    first = [source]
+
+    def camera() -> FrameSource:
+        # The first call hands over the source opened above; later calls reopen it.
+        return first.pop() if first else (DemoCamera() if spec == "demo" else open_camera(spec))
+
+    window = MainWindow(
+        camera=camera,
+        matcher=matcher,
+        store=store,
+        settings=settings,
+        config_dir=config_dir,
+        data_dir=data_dir,
+        banner="\n".join([banner, *warnings]).strip(),
+    )
+    window.show()
+    if window.first_run:
+        window.open_enrollment_soon()
+    code = app.exec()
+    window.shutdown()
+    store.close()
+    return code

@@ -1,0 +1,248 @@
+"""Enrolling a key through the webcam, or from image files."""
+
+from __future__ import annotations
+
+from collections import deque
+
+import numpy as np
+from PySide6.QtCore import QSize, QTimer
+from PySide6.QtGui import QIcon, QPixmap
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QFileDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QListWidget,
+    QListWidgetItem,
+    QPushButton,
+    QSpinBox,
+    QVBoxLayout,
+)
+
+from enrollment import workflow
+from enrollment.store import NewReference, ReferenceStore, check_label
+from unlock_app.core.camera import LatestFrame
+from unlock_app.core.matching import Gallery, Matcher, distances, similarity
+from unlock_app.core.pipeline import Analysis
+from unlock_app.core.preprocess import Subject, preprocess
+from unlock_app.ui.live_view import LiveView, input_image
+
+MIN_SHARPNESS = 20.0
+"""Variance of the Laplacian below which a sample is too blurred to keep."""
+STEADY_FRAMES = 4
+"""Frames the key must stay put (its box moving less than 3% of the frame) before an
+automatic capture."""
+_PREVIEW_INTERVAL_MS = 66
+_CAPTURE_GAP_S = 0.6
+
+
+class EnrollmentDialog(QDialog):
+    """Live preview; captures samples by itself when the key is found, sharp and steady
+    (or on the Capture button); thumbnails of the samples, any of which can be dropped;
+    label and kind; warnings about samples that look like another key or unlike each
+    other.  Saves all the samples as one key, or nothing."""
+
+    def __init__(
+        self,
+        *,
+        buffer: LatestFrame,
+        matcher: Matcher,
+        store: ReferenceStore,
+        gallery: Gallery,
+        threshold: float,
+        parent=None,
+    ) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Enroll a key")
+        self.resize(820, 640)
+        self.buffer = buffer
+        self.matcher = matcher
+        self.store = store
+        self.gallery = gallery
+        self.threshold = threshold
+        self.samples: list[NewReference] = []
+        self._last_index = 0
+        self._recent_boxes: deque[tuple[int, int, int, int] | None] = deque(maxlen=STEADY_FRAMES)
+        self._last_capture = 0.0
+        self._latest: tuple[np.ndarray, Subject] | None = None
+        self._frame_width = 640
+
+        self.preview = LiveView()
+        self.preview.threshold = threshold
+        self.label = QLineEdit()
+        self.label.setPlaceholderText("a name for this key, e.g. seven")
+        self.kind = QComboBox()
+        self.kind.addItems(["digit", "object"])
+        self.count = QSpinBox(minimum=1, maximum=20, value=5)
+        self.auto = QCheckBox("Capture automatically when the key is sharp and steady")
+        self.auto.setChecked(True)
+        self.capture_button = QPushButton("Capture now")
+        self.capture_button.clicked.connect(self.capture_now)
+        self.import_button = QPushButton("Import images...")
+        self.import_button.clicked.connect(self._on_import_clicked)
+        self.remove_button = QPushButton("Drop selected")
+        self.remove_button.clicked.connect(self._on_remove_clicked)
+        self.thumbnails = QListWidget()
+        self.thumbnails.setViewMode(QListWidget.ViewMode.IconMode)
+        self.thumbnails.setIconSize(QSize(72, 72))
+        self.thumbnails.setFixedHeight(110)
+        self.thumbnails.setSelectionMode(QListWidget.SelectionMode.ExtendedSelection)
+        self.warning = QLabel()
+        self.warning.setObjectName("warning")
+        self.warning.setWordWrap(True)
+        self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel)
+        self.buttons.accepted.connect(self.save)
+        self.buttons.rejected.connect(self.reject)
+
+        form = QFormLayout()
+        form.addRow("Label", self.label)
+        form.addRow("Kind", self.kind)
+        form.addRow("Samples", self.count)
+        actions = QHBoxLayout()
+        for widget in (self.capture_button, self.import_button, self.remove_button):
+            actions.addWidget(widget)
+        actions.addStretch(1)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.preview, 1)
+        layout.addLayout(form)
+        layout.addWidget(self.auto)
+        layout.addLayout(actions)
+        layout.addWidget(self.thumbnails)
+        layout.addWidget(self.warning)
+        layout.addWidget(self.buttons)
+        self.label.textChanged.connect(self._update_buttons)
+        self._timer = QTimer(self, interval=_PREVIEW_INTERVAL_MS, timeout=self._on_preview_timer)
+        self._timer.start()
+        self._update_buttons()
+
+    # -- capture -------------------------------------------------------------------
+
+    def _on_preview_timer(self) -> None:
+        captured = self.buffer.newer_than(self._last_index, timeout=0)
+        if captured is None:
+            return
+        self._last_index = captured.index
+        subject = preprocess(captured.frame)
+        self._latest = (captured.frame, subject)
+        self.preview.set_frame(captured.frame)
+        self.preview.set_analysis(Analysis(subject, None, 0.0, 0.0, 0.0), None)
+        self._frame_width = captured.frame.shape[1]
+        self._recent_boxes.append(subject.box if subject.found else None)
+        ready, advice = self._quality(subject)
+        self.preview.message = advice
+        full = len(self.samples) >= self.count.value()
+        if ready and self.auto.isChecked() and not full and captured.time - self._last_capture >= _CAPTURE_GAP_S:
+            self._last_capture = captured.time
+            self._add(NewReference(captured.frame, subject.input))
+
+    def _quality(self, subject: Subject) -> tuple[bool, str]:
+        if len(self.samples) >= self.count.value():
+            return False, f"{len(self.samples)} samples captured: name the key and save"
+        if not subject.found:
+            return False, f"Hold the key in the box ({subject.quality.reason})"
+        if subject.quality.sharpness < MIN_SHARPNESS:
+            return False, "Too blurred: hold still, or move the key into focus"
+        if not self._steady():
+            return False, "Hold still..."
+        return True, f"Capturing sample {len(self.samples) + 1} of {self.count.value()}"
+
+    def _steady(self) -> bool:
+        boxes = list(self._recent_boxes)
+        if len(boxes) < STEADY_FRAMES or any(box is None for box in boxes):
+            return False
+        centres = np.array([(x + w / 2, y + h / 2) for x, y, w, h in boxes])
+        return float(np.ptp(centres, axis=0).max()) < 0.03 * self._frame_width
+
+    def capture_now(self) -> None:
+        if self._latest is None or not self._latest[1].found:
+            self.preview.message = "No key in view to capture"
+            self.preview.update()
+            return
+        frame, subject = self._latest
+        self._add(NewReference(frame, subject.input))
+
+    def _on_import_clicked(self) -> None:
+        files, _ = QFileDialog.getOpenFileNames(
+            self, "Import images of the key", "", "Images (*.png *.jpg *.jpeg *.bmp *.tif *.tiff *.webp)"
+        )
+        if files:
+            self.import_files(files)
+
+    def import_files(self, files: list[str]) -> None:
+        try:
+            items = workflow.from_images(files)
+        except workflow.EnrollmentError as error:
+            self.warning.setText("Not imported:\n" + "\n".join(error.problems))
+            return
+        for item in items:
+            self._add(item)
+
+    def _add(self, item: NewReference) -> None:
+        self.samples.append(item)
+        icon = QIcon(QPixmap.fromImage(input_image(item.input)))
+        self.thumbnails.addItem(QListWidgetItem(icon, str(len(self.samples))))
+        self._check_samples()
+        self._update_buttons()
+
+    def _on_remove_clicked(self) -> None:
+        rows = sorted((self.thumbnails.row(item) for item in self.thumbnails.selectedItems()), reverse=True)
+        for row in rows:
+            self.thumbnails.takeItem(row)
+            del self.samples[row]
+        for index in range(self.thumbnails.count()):
+            self.thumbnails.item(index).setText(str(index + 1))
+        self._check_samples()
+        self._update_buttons()
+
+    # -- checks and saving -----------------------------------------------------------
+
+    def _check_samples(self) -> None:
+        """Warn when samples look like another key, or unlike each other."""
+        warnings = []
+        if self.samples:
+            embeddings = self.matcher.embed(np.stack([s.input for s in self.samples]))
+            label = self.label.text().strip()
+            if len(self.gallery):
+                for embedding in embeddings:
+                    nearest = distances(embedding, self.gallery)
+                    others = [i for i in range(len(self.gallery)) if self._label_of(i) != label]
+                    if others and similarity(nearest[others]).max() >= self.threshold:
+                        closest = max(others, key=lambda i: -nearest[i])
+                        warnings.append(
+                            f"A sample looks like the key {self._label_of(closest)!r}: the two keys could open "
+                            "each other. Use a different digit or object."
+                        )
+                        break
+            if len(embeddings) > 1:
+                pairwise = np.sqrt(((embeddings[:, None] - embeddings[None]) ** 2).sum(-1))
+                if similarity(pairwise).min() < self.threshold:
+                    warnings.append(
+                        "Some samples do not look like each other: are they all the same key? Drop the odd one out."
+                    )
+        self.warning.setText("\n".join(warnings))
+
+    def _label_of(self, row: int) -> str:
+        index = int(np.searchsorted(self.gallery.starts, row, side="right") - 1)
+        return self.gallery.labels[index]
+
+    def _update_buttons(self) -> None:
+        ok = bool(self.samples) and bool(self.label.text().strip())
+        self.buttons.button(QDialogButtonBox.StandardButton.Save).setEnabled(ok)
+
+    def save(self) -> None:
+        try:
+            label = check_label(self.label.text())
+        except ValueError as error:
+            self.warning.setText(f"Label: {error}")
+            return
+        self.store.add(label, self.kind.currentText(), self.samples)
+        self.accept()
+
+    def done(self, result: int) -> None:
+        self._timer.stop()
+        super().done(result)

@@ -1,0 +1,354 @@
+"""The main window: the lock screen, and the protected panel behind it."""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+from collections.abc import Callable
+from pathlib import Path
+
+from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
+from PySide6.QtGui import QKeyEvent, QPixmap
+from PySide6.QtWidgets import (
+    QApplication,
+    QDialog,
+    QLabel,
+    QMainWindow,
+    QPushButton,
+    QStackedWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from enrollment.store import ReferenceStore
+from unlock_app.core import settings as settings_module
+from unlock_app.core.camera import DemoCamera, FrameSource, LatestFrame
+from unlock_app.core.decision import Attempt, Policy
+from unlock_app.core.matching import Matcher
+from unlock_app.core.pipeline import load_gallery
+from unlock_app.core.settings import Settings
+from unlock_app.ui.enrollment_dialog import EnrollmentDialog
+from unlock_app.ui.live_view import AMBER, GREEN, RED, LiveView
+from unlock_app.ui.panel import ProtectedPanel
+from unlock_app.ui.settings_dialog import SettingsDialog
+from unlock_app.ui.workers import CaptureThread, InferenceThread
+
+_PAINT_INTERVAL_MS = 33
+_TEXT_INTERVAL_MS = 250
+
+
+class LockState(QObject):
+    """The one owner of locked/unlocked; the panel listens, it never decides."""
+
+    unlocked_changed = Signal(bool)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._unlocked = False
+
+    @property
+    def unlocked(self) -> bool:
+        return self._unlocked
+
+    def set_unlocked(self, unlocked: bool) -> None:
+        if unlocked != self._unlocked:
+            self._unlocked = unlocked
+            self.unlocked_changed.emit(unlocked)
+
+
+class MainWindow(QMainWindow):
+    """The lock screen over the protected panel.
+
+    Parameters
+    ----------
+    camera : callable
+        Opens the frame source (called again to reopen a lost camera).
+    matcher, store, settings :
+        The model, the reference store and the settings; ``config_dir`` is where the
+        settings are saved, ``data_dir`` where the notes live.
+    banner : str
+        A notice shown above the view (for example: no webcam, the demo camera is on).
+    """
+
+    def __init__(
+        self,
+        *,
+        camera: Callable[[], FrameSource],
+        matcher: Matcher,
+        store: ReferenceStore,
+        settings: Settings,
+        config_dir: Path,
+        data_dir: Path,
+        banner: str = "",
+    ) -> None:
+        super().__init__()
+        self.setWindowTitle("unlock-app")
+        self.resize(1000, 720)
+        self.matcher = matcher
+        self.store = store
+        self.settings = settings
+        self.config_dir = config_dir
+        self.data_dir = data_dir
+        self.lock_state = LockState()
+        self.buffer = LatestFrame()
+        self.gallery = load_gallery(store, matcher)
+        self.attempt = Attempt(self._policy(), settings.attempt_timeout)
+        self._camera_factory = camera
+        self._camera_state = "starting"
+        self._painted_index = 0
+        self._latencies: deque[float] = deque(maxlen=30)
+        self._frame_times: deque[float] = deque(maxlen=60)
+        self._thumbnails: dict[int, QPixmap] = {}
+        self._outcome = ""
+
+        self.live_view = LiveView()
+        self.live_view.threshold = self.threshold
+        self.banner = QLabel(banner)
+        self.banner.setObjectName("banner")
+        self.banner.setWordWrap(True)
+        self.banner.setVisible(bool(banner))
+        self.first_run_button = QPushButton("Enroll your first key...")
+        self.first_run_button.clicked.connect(self._on_first_run_clicked)
+        lock_page = QWidget()
+        lock_layout = QVBoxLayout(lock_page)
+        lock_layout.addWidget(self.banner)
+        lock_layout.addWidget(self.live_view, 1)
+        lock_layout.addWidget(self.first_run_button, 0, Qt.AlignmentFlag.AlignHCenter)
+        self.panel = ProtectedPanel(store=store, data_dir=data_dir)
+        self.panel.lock_requested.connect(self.lock)
+        self.panel.settings_requested.connect(self.open_settings)
+        self.panel.enroll_requested.connect(self.open_enrollment)
+        self.panel.references_changed.connect(self.reload_gallery)
+        self.pages = QStackedWidget()
+        self.pages.addWidget(lock_page)
+        self.pages.addWidget(self.panel)
+        self.setCentralWidget(self.pages)
+        self.camera_label = QLabel()
+        self.speed_label = QLabel()
+        self.statusBar().addWidget(self.camera_label, 1)
+        self.statusBar().addPermanentWidget(self.speed_label)
+        self.lock_state.unlocked_changed.connect(self._on_unlocked_changed)
+
+        self.capture = CaptureThread(camera, self.buffer)
+        self.capture.state_changed.connect(self._on_camera_state)
+        self.inference = InferenceThread(self.buffer, matcher, self.gallery)
+        self.inference.analysed.connect(self._on_analysed)
+        # Painting and text run on their own clocks: compute happens per frame, but
+        # text changing 30 times a second could not be read.
+        self._paint_timer = QTimer(self, interval=_PAINT_INTERVAL_MS, timeout=self._on_paint_timer)
+        self._text_timer = QTimer(self, interval=_TEXT_INTERVAL_MS, timeout=self._on_text_timer)
+        self._idle_timer = QTimer(self, singleShot=True, timeout=self._on_idle)
+        QApplication.instance().installEventFilter(self)
+        self._update_first_run()
+        self.capture.start()
+        self.inference.start()
+        self._paint_timer.start()
+        self._text_timer.start()
+
+    # -- state ---------------------------------------------------------------------
+
+    @property
+    def threshold(self) -> float:
+        return self.settings.threshold if self.settings.threshold is not None else self.matcher.threshold
+
+    def _policy(self) -> Policy:
+        return Policy(self.threshold, self.settings.frames_required, self.settings.frames_window)
+
+    @property
+    def first_run(self) -> bool:
+        return len(self.gallery) == 0
+
+    def lock(self) -> None:
+        self.lock_state.set_unlocked(False)
+
+    def reload_gallery(self) -> None:
+        self.gallery = load_gallery(self.store, self.matcher)
+        self.inference.set_gallery(self.gallery)
+        self._thumbnails.clear()
+        self.attempt.reset()
+        self._update_first_run()
+
+    def _update_first_run(self) -> None:
+        self.first_run_button.setVisible(self.first_run and not self.lock_state.unlocked)
+
+    # -- slots ---------------------------------------------------------------------
+
+    def _on_unlocked_changed(self, unlocked: bool) -> None:
+        self.attempt.reset()
+        if unlocked:
+            self.panel.refresh()
+            self.pages.setCurrentWidget(self.panel)
+            self._restart_idle_timer()
+        else:
+            self.panel.save_notes()
+            self.pages.setCurrentWidget(self.live_view.parentWidget())
+            self._idle_timer.stop()
+            self._outcome = ""
+        self._update_first_run()
+
+    def _on_camera_state(self, state: str) -> None:
+        self._camera_state = state
+
+    def _on_paint_timer(self) -> None:
+        captured = self.buffer.latest()
+        if captured is not None and captured.index != self._painted_index:
+            self._painted_index = captured.index
+            self._frame_times.append(captured.time)
+            if self.pages.currentWidget() is not self.panel:
+                self.live_view.set_frame(captured.frame)
+
+    def _on_analysed(self) -> None:
+        result = self.inference.take()
+        if result is None:
+            return
+        self._latencies.append((result.finished_at - result.captured_at) * 1000)
+        analysis = result.analysis
+        match = analysis.match
+        self.live_view.set_analysis(analysis, self._thumbnail(match.reference_id) if match else None)
+        if self.lock_state.unlocked or self.first_run:
+            return
+        decision, ended = self.attempt.add(analysis.result, time.monotonic())
+        if decision.unlock:
+            self.lock_state.set_unlocked(True)
+        elif ended:
+            self._outcome = "No match"
+
+    def _on_text_timer(self) -> None:
+        self.live_view.message, self.live_view.accent = self._status()
+        self.live_view.update()
+        self.camera_label.setText(f"Camera: {self._camera_state}")
+        fps = 0.0
+        if len(self._frame_times) >= 2:
+            span = self._frame_times[-1] - self._frame_times[0]
+            fps = (len(self._frame_times) - 1) / span if span > 0 else 0.0
+        latency = sorted(self._latencies)[len(self._latencies) // 2] if self._latencies else 0.0
+        self.speed_label.setText(f"{fps:.0f} fps · {latency:.0f} ms per frame")
+
+    def _status(self) -> tuple[str, object]:
+        if self._camera_state == "lost":
+            return "Camera lost, retrying", RED
+        if self.lock_state.unlocked:
+            return "Unlocked", GREEN
+        if self.first_run:
+            return "Nothing enrolled yet: enroll your first key", AMBER
+        analysis = self.live_view.analysis
+        if analysis is None or not analysis.subject.found:
+            return self._outcome or "Show your key", AMBER
+        if analysis.match is not None and analysis.match.score >= self.threshold:
+            return f"Match {analysis.match.score:.2f}, hold still", GREEN
+        self._outcome = ""
+        score = analysis.match.score if analysis.match else 0.0
+        return f"No match ({score:.2f})", AMBER
+
+    def _thumbnail(self, reference_id: int) -> QPixmap | None:
+        if reference_id not in self._thumbnails:
+            reference = next((r for r in self.store.references() if r.id == reference_id), None)
+            pixmap = QPixmap(str(reference.image)) if reference is not None else QPixmap()
+            self._thumbnails[reference_id] = pixmap
+        pixmap = self._thumbnails[reference_id]
+        return None if pixmap.isNull() else pixmap
+
+    # -- dialogs -------------------------------------------------------------------
+
+    def _on_first_run_clicked(self) -> None:
+        if self.first_run:
+            self.open_enrollment()
+
+    def open_enrollment_soon(self) -> None:
+        """The first run's guided enrollment, once the window is on screen."""
+        QTimer.singleShot(0, self._on_first_run_clicked)
+
+    def open_enrollment(self) -> None:
+        """Enrollment is reachable only when unlocked, or on the first run."""
+        if not (self.lock_state.unlocked or self.first_run):
+            return
+        dialog = EnrollmentDialog(
+            buffer=self.buffer,
+            matcher=self.matcher,
+            store=self.store,
+            gallery=self.gallery,
+            threshold=self.threshold,
+            parent=self,
+        )
+        if dialog.exec() == QDialog.DialogCode.Accepted:
+            self.reload_gallery()
+            self.panel.refresh()
+
+    def open_settings(self) -> None:
+        """Settings are reachable only when unlocked."""
+        if not self.lock_state.unlocked:
+            return
+        dialog = SettingsDialog(
+            settings=self.settings,
+            matcher=self.matcher,
+            store=self.store,
+            on_threshold=self._preview_threshold,
+            parent=self,
+        )
+        if dialog.exec() == QDialog.DialogCode.Accepted:
+            self.apply_settings(dialog.result_settings())
+        else:
+            self._preview_threshold(self.threshold)
+
+    def apply_settings(self, settings: Settings) -> None:
+        camera_changed = settings.camera != self.settings.camera
+        self.settings = settings
+        settings_module.save(self.config_dir, settings)
+        self.attempt = Attempt(self._policy(), settings.attempt_timeout)
+        self._preview_threshold(self.threshold)
+        self._restart_idle_timer()
+        if camera_changed and settings.camera:
+            from unlock_app.core.camera import open_camera
+
+            self.restart_camera(lambda: open_camera(settings.camera))
+
+    def restart_camera(self, camera: Callable[[], FrameSource]) -> None:
+        self.capture.stop()
+        self._camera_factory = camera
+        self.capture = CaptureThread(camera, self.buffer)
+        self.capture.state_changed.connect(self._on_camera_state)
+        self.capture.start()
+
+    def _preview_threshold(self, threshold: float) -> None:
+        self.live_view.threshold = threshold
+        self.live_view.update()
+
+    # -- relock and keys -------------------------------------------------------------
+
+    def _restart_idle_timer(self) -> None:
+        if self.lock_state.unlocked and self.settings.idle_relock > 0:
+            self._idle_timer.start(int(self.settings.idle_relock * 1000))
+
+    def _on_idle(self) -> None:
+        self.lock()
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if event.type() in (QEvent.Type.KeyPress, QEvent.Type.MouseButtonPress, QEvent.Type.MouseMove):
+            self._restart_idle_timer()
+        return False
+
+    def changeEvent(self, event: QEvent) -> None:
+        if event.type() == QEvent.Type.WindowStateChange and self.isMinimized() and self.settings.relock_on_minimise:
+            self.lock()
+        super().changeEvent(event)
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        source = self.capture.source
+        text = event.text().lower()
+        if isinstance(source, DemoCamera) and text and (text.isdigit() or text == "n"):
+            source.show(None if text == "n" else int(text))
+            return
+        super().keyPressEvent(event)
+
+    def closeEvent(self, event) -> None:
+        self.shutdown()
+        super().closeEvent(event)
+
+    def shutdown(self) -> None:
+        """Stop the threads and save what is open.  Safe to call twice."""
+        QApplication.instance().removeEventFilter(self)
+        for timer in (self._paint_timer, self._text_timer, self._idle_timer):
+            timer.stop()
+        self.panel.save_notes()
+        self.inference.stop()
+        self.capture.stop()

@@ -1,0 +1,148 @@
+"""The protected panel: what the lock guards (notes) and the keys that open it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import QSize, Qt, QTimer, Signal
+from PySide6.QtGui import QIcon, QPixmap
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QInputDialog,
+    QLabel,
+    QListWidget,
+    QListWidgetItem,
+    QMessageBox,
+    QPlainTextEdit,
+    QPushButton,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from enrollment.store import ReferenceStore, check_label
+from unlock_app.core.paths import write_atomic
+
+NOTES_FILE = "notes.txt"
+
+
+class ProtectedPanel(QWidget):
+    """Shown only when unlocked: a notes editor, the reference manager, a Lock button."""
+
+    lock_requested = Signal()
+    settings_requested = Signal()
+    enroll_requested = Signal()
+    references_changed = Signal()
+
+    def __init__(self, *, store: ReferenceStore, data_dir: Path, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.store = store
+        self.notes_path = Path(data_dir) / NOTES_FILE
+        self.lock_button = QPushButton("Lock")
+        self.lock_button.clicked.connect(self.lock_requested)
+        self.settings_button = QPushButton("Settings...")
+        self.settings_button.clicked.connect(self.settings_requested)
+        header = QHBoxLayout()
+        title = QLabel("Unlocked")
+        title.setObjectName("title")
+        header.addWidget(title, 1)
+        header.addWidget(self.settings_button)
+        header.addWidget(self.lock_button)
+
+        self.notes = QPlainTextEdit()
+        self.notes.setPlaceholderText("Private notes: saved in your data folder, shown only when unlocked.")
+        self._save_timer = QTimer(self, singleShot=True, interval=800, timeout=self.save_notes)
+        self.notes.textChanged.connect(self._save_timer.start)
+
+        self.references = QListWidget()
+        self.references.setViewMode(QListWidget.ViewMode.IconMode)
+        self.references.setIconSize(QSize(96, 96))
+        self.references.setResizeMode(QListWidget.ResizeMode.Adjust)
+        self.references.setSelectionMode(QListWidget.SelectionMode.ExtendedSelection)
+        self.enroll_button = QPushButton("Enroll a key...")
+        self.enroll_button.clicked.connect(self.enroll_requested)
+        self.rename_button = QPushButton("Rename key...")
+        self.rename_button.clicked.connect(self._on_rename_clicked)
+        self.delete_button = QPushButton("Delete")
+        self.delete_button.clicked.connect(self._on_delete_clicked)
+        buttons = QHBoxLayout()
+        for button in (self.enroll_button, self.rename_button, self.delete_button):
+            buttons.addWidget(button)
+        buttons.addStretch(1)
+        keys_page = QWidget()
+        keys_layout = QVBoxLayout(keys_page)
+        keys_layout.addWidget(self.references, 1)
+        keys_layout.addLayout(buttons)
+
+        self.tabs = QTabWidget()
+        self.tabs.addTab(self.notes, "Notes")
+        self.tabs.addTab(keys_page, "Keys")
+        layout = QVBoxLayout(self)
+        layout.addLayout(header)
+        layout.addWidget(self.tabs, 1)
+        self._load_notes()
+
+    def _load_notes(self) -> None:
+        try:
+            text = self.notes_path.read_text(encoding="utf-8") if self.notes_path.exists() else ""
+        except (OSError, UnicodeDecodeError) as error:
+            # Never overwrite what could not be read.
+            self.notes.setReadOnly(True)
+            self.notes.setPlaceholderText(f"{self.notes_path} cannot be read ({error}); it was left as it is.")
+            return
+        self.notes.blockSignals(True)
+        self.notes.setPlainText(text)
+        self.notes.blockSignals(False)
+
+    def save_notes(self) -> None:
+        self._save_timer.stop()
+        if self.notes.isReadOnly():
+            return
+        text = self.notes.toPlainText()
+        current = self.notes_path.read_text(encoding="utf-8") if self.notes_path.exists() else ""
+        if text != current:
+            write_atomic(self.notes_path, text.encode("utf-8"))
+
+    def refresh(self) -> None:
+        """Reload the reference list from the store."""
+        self.references.clear()
+        for reference in self.store.references():
+            item = QListWidgetItem(
+                QIcon(QPixmap(str(reference.image))),
+                f"{reference.label}\n{reference.kind} · {reference.created:%Y-%m-%d %H:%M}",
+            )
+            item.setData(Qt.ItemDataRole.UserRole, reference.id)
+            item.setData(Qt.ItemDataRole.UserRole + 1, reference.label)
+            self.references.addItem(item)
+
+    def _selected(self) -> list[QListWidgetItem]:
+        return self.references.selectedItems()
+
+    def _on_delete_clicked(self) -> None:
+        items = self._selected()
+        if not items:
+            return
+        answer = QMessageBox.question(
+            self, "Delete references", f"Delete {len(items)} reference{'s' * (len(items) != 1)}? This cannot be undone."
+        )
+        if answer != QMessageBox.StandardButton.Yes:
+            return
+        self.store.remove(item.data(Qt.ItemDataRole.UserRole) for item in items)
+        self.refresh()
+        self.references_changed.emit()
+
+    def _on_rename_clicked(self) -> None:
+        items = self._selected()
+        if not items:
+            return
+        old = items[0].data(Qt.ItemDataRole.UserRole + 1)
+        new, ok = QInputDialog.getText(self, "Rename key", f"New name for every reference of {old!r}:", text=old)
+        if not ok:
+            return
+        try:
+            self.store.rename(old, check_label(new))
+        except ValueError as error:
+            QMessageBox.warning(self, "Rename key", str(error))
+            return
+        self.refresh()
+        self.references_changed.emit()

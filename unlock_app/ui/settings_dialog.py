@@ -1,0 +1,224 @@
+"""Settings, with the evidence for choosing the threshold in view."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import replace
+
+import numpy as np
+from PySide6.QtCore import QRectF, Qt
+from PySide6.QtGui import QColor, QPainter, QPen
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QDoubleSpinBox,
+    QFileDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QSlider,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
+
+from enrollment.store import ReferenceStore
+from unlock_app.core.camera import list_cameras
+from unlock_app.core.matching import Matcher
+from unlock_app.core.settings import Settings
+from unlock_app.core.tuning import Evidence, evidence, shipped_impostors
+
+GENUINE = QColor(46, 204, 113)
+IMPOSTOR = QColor(231, 76, 60)
+_BINS = 40
+
+
+class ScorePlot(QWidget):
+    """Histograms of genuine and impostor similarities on [0, 1], and the threshold."""
+
+    def __init__(self, evidence: Evidence, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setMinimumSize(420, 200)
+        self.evidence = evidence
+        self.threshold = 0.5
+
+    def set_threshold(self, threshold: float) -> None:
+        self.threshold = threshold
+        self.update()
+
+    def paintEvent(self, event) -> None:
+        painter = QPainter(self)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        painter.fillRect(self.rect(), QColor(250, 250, 250))
+        area = QRectF(36, 10, self.width() - 46, self.height() - 52)
+        painter.setPen(QColor(120, 120, 120))
+        painter.drawRect(area)
+        edges = np.linspace(0, 1, _BINS + 1)
+        histograms = [
+            (np.histogram(scores, edges)[0] / max(len(scores), 1), colour)
+            for scores, colour in ((self.evidence.impostor, IMPOSTOR), (self.evidence.genuine, GENUINE))
+        ]
+        top = max([h.max() for h, _ in histograms if h.size] + [1e-9])
+        width = area.width() / _BINS
+        for values, colour in histograms:
+            fill = QColor(colour)
+            fill.setAlpha(120)
+            painter.setPen(Qt.PenStyle.NoPen)
+            painter.setBrush(fill)
+            for index, value in enumerate(values):
+                height = area.height() * value / top
+                painter.drawRect(QRectF(area.left() + index * width, area.bottom() - height, width, height))
+        x = area.left() + area.width() * self.threshold
+        painter.setPen(QPen(QColor(30, 30, 30), 2, Qt.PenStyle.DashLine))
+        painter.drawLine(int(x), int(area.top()), int(x), int(area.bottom()))
+        painter.setPen(QColor(60, 60, 60))
+        for tick in (0.0, 0.25, 0.5, 0.75, 1.0):
+            tx = area.left() + area.width() * tick
+            painter.drawText(QRectF(tx - 20, area.bottom() + 4, 40, 16), Qt.AlignmentFlag.AlignCenter, f"{tick:g}")
+        painter.drawText(
+            QRectF(area.left(), area.bottom() + 18, area.width(), 16),
+            Qt.AlignmentFlag.AlignCenter,
+            f"similarity — green: your key against itself ({len(self.evidence.genuine)}), "
+            f"red: everything else ({len(self.evidence.impostor)})",
+        )
+
+
+class SettingsDialog(QDialog):
+    """Threshold (a slider and a spin box, previewed live), the evidence for it, the
+    unlock policy, camera, compute device and relocking."""
+
+    def __init__(
+        self,
+        *,
+        settings: Settings,
+        matcher: Matcher,
+        store: ReferenceStore,
+        on_threshold: Callable[[float], None],
+        parent=None,
+    ) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Settings")
+        self.settings = settings
+        self.default_threshold = matcher.threshold
+        self._on_threshold = on_threshold
+        embeddings, _, labels = store.embeddings(matcher.card.sha256, matcher.embed)
+        self.evidence = evidence(embeddings, labels, shipped_impostors(matcher))
+
+        threshold = settings.threshold if settings.threshold is not None else self.default_threshold
+        self.slider = QSlider(Qt.Orientation.Horizontal, minimum=1, maximum=999)
+        self.spin = QDoubleSpinBox(minimum=0.001, maximum=0.999, singleStep=0.01, decimals=3)
+        self.use_default = QCheckBox(f"Use the model's default ({self.default_threshold:.3f})")
+        self.use_default.setChecked(settings.threshold is None)
+        self.plot = ScorePlot(self.evidence)
+        self.rates = QLabel()
+        self.slider.valueChanged.connect(self._on_slider_changed)
+        self.spin.valueChanged.connect(self._on_spin_changed)
+        self.use_default.toggled.connect(self._on_use_default_toggled)
+
+        self.frames_required = QSpinBox(minimum=1, maximum=30, value=settings.frames_required)
+        self.frames_window = QSpinBox(minimum=1, maximum=30, value=settings.frames_window)
+        self.frames_required.valueChanged.connect(lambda v: self.frames_window.setMinimum(v))
+        self.frames_window.setMinimum(settings.frames_required)
+        self.attempt_timeout = QDoubleSpinBox(minimum=0.5, maximum=120, value=settings.attempt_timeout, suffix=" s")
+        self.camera = QComboBox()
+        self.camera.addItem("First webcam (else the demo camera)", "")
+        for spec, name in list_cameras():
+            self.camera.addItem(f"{name} (camera {spec})", spec)
+        self.camera.addItem("Demo camera", "demo")
+        self.camera.addItem("Video file...", "file")
+        if settings.camera and self.camera.findData(settings.camera) < 0:
+            self.camera.insertItem(self.camera.count() - 1, settings.camera, settings.camera)
+        self.camera.setCurrentIndex(max(0, self.camera.findData(settings.camera)))
+        self.camera.activated.connect(self._on_camera_activated)
+        self.device = QComboBox()
+        self.device.addItems(["auto", "cpu", "cuda"])
+        self.device.setCurrentText(settings.device)
+        self.idle_relock = QSpinBox(minimum=0, maximum=86400, value=int(settings.idle_relock), suffix=" s")
+        self.idle_relock.setSpecialValueText("never")
+        self.relock_on_minimise = QCheckBox("Lock when the window is minimised")
+        self.relock_on_minimise.setChecked(settings.relock_on_minimise)
+
+        threshold_row = QHBoxLayout()
+        threshold_row.addWidget(self.slider, 1)
+        threshold_row.addWidget(self.spin)
+        form = QFormLayout()
+        form.addRow("Threshold (higher is stricter)", threshold_row)
+        form.addRow("", self.use_default)
+        form.addRow(self.plot)
+        form.addRow("At this threshold", self.rates)
+        form.addRow("Frames that must agree", self.frames_required)
+        form.addRow("... out of the last", self.frames_window)
+        form.addRow("Attempt timeout", self.attempt_timeout)
+        form.addRow("Camera", self.camera)
+        form.addRow("Compute device (at next start)", self.device)
+        form.addRow("Lock after idle", self.idle_relock)
+        form.addRow("", self.relock_on_minimise)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        layout = QVBoxLayout(self)
+        layout.addLayout(form)
+        layout.addWidget(buttons)
+        self.spin.setValue(threshold)
+        self._on_spin_changed(threshold)
+        self._on_use_default_toggled(self.use_default.isChecked())
+
+    @property
+    def threshold(self) -> float:
+        return self.default_threshold if self.use_default.isChecked() else round(self.spin.value(), 3)
+
+    def _on_slider_changed(self, value: int) -> None:
+        if abs(self.spin.value() - value / 1000) >= 0.0005:
+            self.spin.setValue(value / 1000)
+
+    def _on_spin_changed(self, value: float) -> None:
+        self.slider.blockSignals(True)
+        self.slider.setValue(round(value * 1000))
+        self.slider.blockSignals(False)
+        self._show_threshold()
+
+    def _on_use_default_toggled(self, checked: bool) -> None:
+        self.slider.setEnabled(not checked)
+        self.spin.setEnabled(not checked)
+        if checked:
+            self.spin.setValue(self.default_threshold)
+        self._show_threshold()
+
+    def _show_threshold(self) -> None:
+        threshold = self.threshold
+        self.plot.set_threshold(threshold)
+        far, frr = self.evidence.rates(threshold)
+        self.rates.setText(
+            f"false accepts {_percent(far)} of {len(self.evidence.impostor)} impostor comparisons, "
+            f"false rejects {_percent(frr)} of {len(self.evidence.genuine)} genuine ones (per frame)"
+        )
+        self._on_threshold(threshold)
+
+    def _on_camera_activated(self, index: int) -> None:
+        if self.camera.itemData(index) != "file":
+            return
+        path, _ = QFileDialog.getOpenFileName(self, "A video file to use as the camera")
+        if path:
+            self.camera.insertItem(index, path, path)
+            self.camera.setCurrentIndex(index)
+        else:
+            self.camera.setCurrentIndex(0)
+
+    def result_settings(self) -> Settings:
+        return replace(
+            self.settings,
+            threshold=None if self.use_default.isChecked() else self.threshold,
+            frames_required=self.frames_required.value(),
+            frames_window=self.frames_window.value(),
+            attempt_timeout=self.attempt_timeout.value(),
+            camera=self.camera.currentData() or "",
+            device=self.device.currentText(),
+            idle_relock=float(self.idle_relock.value()),
+            relock_on_minimise=self.relock_on_minimise.isChecked(),
+        )
+
+
+def _percent(rate: float) -> str:
+    return "n/a" if np.isnan(rate) else f"{rate:.1%}"

@@ -1,0 +1,155 @@
+"""The two threads behind the window: capture and inference.
+
+Capture writes every frame into a one-slot :class:`LatestFrame`; inference takes the
+newest frame whenever it is free, so a newer frame supersedes one not yet analysed and
+nothing queues up.  Results cross to the GUI thread through a signal, at most one in
+flight: a GUI that is busy for a moment sees the newest result, not a backlog.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from PySide6.QtCore import QThread, Signal
+
+from unlock_app.core.camera import CameraError, FrameSource, LatestFrame
+from unlock_app.core.matching import Gallery, Matcher
+from unlock_app.core.pipeline import Analysis, analyse
+
+_RETRY_DELAYS = (0.5, 1.0, 2.0, 4.0)
+_FAILED_READS_BEFORE_LOST = 15
+
+
+class CaptureThread(QThread):
+    """Reads a frame source as fast as it delivers, into ``buffer``.
+
+    When reads fail for a while the camera is reported lost and reopened with a
+    growing delay; it recovers by itself when frames come back.  A video file loops.
+    """
+
+    state_changed = Signal(str)
+    """"live", "lost" (retrying) or "stopped"; emitted only on change."""
+
+    def __init__(self, open_source: Callable[[], FrameSource], buffer: LatestFrame, parent=None) -> None:
+        super().__init__(parent)
+        self._open_source = open_source
+        self.buffer = buffer
+        self._stop = threading.Event()
+        self._state = ""
+        self._source: FrameSource | None = None
+
+    @property
+    def source(self) -> FrameSource | None:
+        return self._source
+
+    def stop(self) -> None:
+        self._stop.set()
+        self.wait()
+
+    def _set_state(self, state: str) -> None:
+        if state != self._state:
+            self._state = state
+            self.state_changed.emit(state)
+
+    def run(self) -> None:
+        failures = attempt = 0
+        try:
+            while not self._stop.is_set():
+                if self._source is None:
+                    try:
+                        self._source = self._open_source()
+                    except CameraError:
+                        self._set_state("lost")
+                        self._stop.wait(_RETRY_DELAYS[min(attempt, len(_RETRY_DELAYS) - 1)])
+                        attempt += 1
+                        continue
+                frame = self._source.read()
+                if frame is None:
+                    if getattr(self._source, "is_file", False):
+                        self._reopen()  # a file has ended: play it again
+                        continue
+                    failures += 1
+                    if failures >= _FAILED_READS_BEFORE_LOST:
+                        self._set_state("lost")
+                        self._reopen()
+                        self._stop.wait(_RETRY_DELAYS[min(attempt, len(_RETRY_DELAYS) - 1)])
+                        attempt += 1
+                        failures = 0
+                    else:
+                        self._stop.wait(0.01)
+                    continue
+                failures = attempt = 0
+                self.buffer.put(frame)
+                self._set_state("live")
+        finally:
+            if self._source is not None:
+                self._source.close()
+            self._set_state("stopped")
+
+    def _reopen(self) -> None:
+        if self._source is not None:
+            self._source.close()
+        self._source = None
+
+
+@dataclass(frozen=True)
+class Result:
+    """An analysed frame: which frame (capture index) and what became of it."""
+
+    index: int
+    analysis: Analysis
+    captured_at: float
+    finished_at: float
+
+
+class InferenceThread(QThread):
+    """Analyses the newest captured frame, one at a time, with the current gallery."""
+
+    analysed = Signal()
+    """A new result is waiting in ``take()``; at most one such signal is in flight."""
+
+    def __init__(self, buffer: LatestFrame, matcher: Matcher, gallery: Gallery, parent=None) -> None:
+        super().__init__(parent)
+        self.buffer = buffer
+        self.matcher = matcher
+        self._gallery = gallery
+        self._stop = threading.Event()
+        self._lock = threading.Lock()
+        self._result: Result | None = None
+        self._signalled = False
+        self.paused = False
+
+    def set_gallery(self, gallery: Gallery) -> None:
+        with self._lock:
+            self._gallery = gallery
+
+    def take(self) -> Result | None:
+        """The newest result (None if none came since the last take)."""
+        with self._lock:
+            result, self._result = self._result, None
+            self._signalled = False
+            return result
+
+    def stop(self) -> None:
+        self._stop.set()
+        self.wait()
+
+    def run(self) -> None:
+        last = 0
+        while not self._stop.is_set():
+            captured = self.buffer.newer_than(last, timeout=0.1)
+            if captured is None or self.paused:
+                continue
+            last = captured.index
+            with self._lock:
+                gallery = self._gallery
+            analysis = analyse(captured.frame, self.matcher, gallery)
+            with self._lock:
+                self._result = Result(captured.index, analysis, captured.time, time.monotonic())
+                signal = not self._signalled
+                self._signalled = True
+            if signal:
+                self.analysed.emit()
