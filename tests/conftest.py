@@ -25,11 +25,17 @@ def _isolated_dirs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture(autouse=True)
-def _no_leftover_threads():
+def _no_leftover_threads_or_windows():
     before = set(threading.enumerate())
     yield
     leftover = [t for t in threading.enumerate() if t not in before and t.is_alive() and not t.daemon]
     assert not leftover, f"test left threads running: {leftover}"
+    from PySide6.QtWidgets import QApplication
+
+    app = QApplication.instance()
+    if app is not None:
+        open_windows = [w for w in app.topLevelWidgets() if w.isVisible()]
+        assert not open_windows, f"test left windows open: {open_windows}"
 
 
 @pytest.fixture(scope="session")

@@ -88,3 +88,12 @@ def test_latest_frame_wakes_a_waiting_consumer():
     buffer.put(np.zeros((1, 1), np.uint8))
     consumer.join(timeout=10)
     assert got and got[0].index == 1
+
+
+def test_a_webcam_is_found_by_its_name(monkeypatch):
+    from unlock_app.core import camera as camera_module
+
+    opened = []
+    monkeypatch.setattr(camera_module, "list_cameras", lambda: [("2", "Logitech C920")])
+    monkeypatch.setattr(camera_module, "VideoSource", lambda target: opened.append(target) or "source")
+    assert camera_module.open_camera("Logitech C920") == "source" and opened == [2]

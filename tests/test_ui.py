@@ -49,6 +49,7 @@ def make_window(qtbot, matcher, profile):
     yield make
     for window in windows:
         window.shutdown()
+        assert not window.capture.isRunning() and not window.inference.isRunning()
         window.store.close()
 
 
@@ -105,7 +106,7 @@ def test_lock_button_and_idle_relock(qtbot, make_window, tmp_path):
 
 
 def test_minimising_relocks(qtbot, make_window):
-    window = make_window(lambda: DemoCamera(None), settings=Settings(relock_on_minimise=True))
+    window = make_window(lambda: DemoCamera(None), settings=Settings(relock_when_away=True))
     window.show()
     window.lock_state.set_unlocked(True)
     window.showMinimized()
@@ -277,3 +278,50 @@ def test_no_webcam_falls_back_to_the_demo_camera_with_a_banner():
     assert "camera 97" in banner and "demo camera" in banner
     source, spec, banner = choose_camera("demo:3", "")
     assert source.digit == 3 and banner == ""
+
+
+@pytest.fixture
+def private_session_bus():
+    """A session bus of the test's own (never the desktop's), and its address."""
+    import shutil
+    import subprocess
+
+    from PySide6.QtDBus import QDBusConnection
+
+    if shutil.which("dbus-daemon") is None:
+        pytest.skip("dbus-daemon is not installed")
+    daemon = subprocess.Popen(
+        ["dbus-daemon", "--session", "--nofork", "--print-address"], stdout=subprocess.PIPE, text=True
+    )
+    address = daemon.stdout.readline().strip()
+    bus = QDBusConnection.connectToBus(address, f"test-{daemon.pid}")
+    yield bus, address
+    QDBusConnection.disconnectFromBus(f"test-{daemon.pid}")
+    daemon.terminate()
+    daemon.wait(timeout=10)
+
+
+def test_session_lock_relocks(qtbot, make_window, private_session_bus, monkeypatch):
+    import subprocess
+
+    from unlock_app.ui.session_lock import SessionLockWatcher
+
+    bus, address = private_session_bus
+    watcher = SessionLockWatcher(bus)
+    assert watcher.listening
+    monkeypatch.setattr("unlock_app.ui.main_window.SessionLockWatcher", lambda parent=None: watcher)
+    window = make_window(lambda: DemoCamera(None))
+    window.lock_state.set_unlocked(True)
+    with qtbot.waitSignal(window.lock_state.unlocked_changed, timeout=5000):
+        subprocess.run(
+            [
+                "dbus-send",
+                f"--bus={address}",
+                "--type=signal",
+                "/org/freedesktop/ScreenSaver",
+                "org.freedesktop.ScreenSaver.ActiveChanged",
+                "boolean:true",
+            ],
+            check=True,
+        )
+    assert not window.lock_state.unlocked

@@ -110,8 +110,10 @@ def open_camera(spec: str, *, fps: float = 30.0) -> FrameSource:
     Parameters
     ----------
     spec : str
-        ``"0"`` (a webcam index), a video file path, a URL (``rtsp://``, ``http://``...),
-        ``"demo"`` or ``"demo:D"`` (the demo camera holding up digit D, or ``demo:none``).
+        ``"0"`` (a webcam index), a webcam's name as the system reports it (stable when
+        devices are plugged in another order), a video file path, a URL (``rtsp://``,
+        ``http://``...), ``"demo"`` or ``"demo:D"`` (the demo camera holding up digit D,
+        or ``demo:none``).
 
     Raises
     ------
@@ -128,6 +130,9 @@ def open_camera(spec: str, *, fps: float = 30.0) -> FrameSource:
         raise CameraError(f"{spec}: the demo camera takes a digit 0-9 or 'none' (demo:7, demo:none)")
     if spec.isdigit():
         return VideoSource(int(spec))
+    named = dict((name, index) for index, name in list_cameras())
+    if spec in named:
+        return VideoSource(int(named[spec]))
     if "://" in spec:
         return VideoSource(spec)
     if not Path(spec).is_file():

@@ -43,8 +43,8 @@ class Settings:
         empty for the first webcam.
     idle_relock : float
         Seconds of inactivity before the panel locks again; 0 never.
-    relock_on_minimise : bool
-        Lock the panel when the window is minimised.
+    relock_when_away : bool
+        Lock the panel when the window is minimised or the desktop session locks.
     """
 
     schema_version: int = SCHEMA_VERSION
@@ -55,7 +55,7 @@ class Settings:
     device: str = "auto"
     camera: str = ""
     idle_relock: float = 120.0
-    relock_on_minimise: bool = True
+    relock_when_away: bool = True
 
 
 _DEFAULTS = Settings()
@@ -86,7 +86,7 @@ def _check(key: str, value: object) -> object:
         return number(float, 0.5, 120.0)
     if key == "idle_relock":
         return number(float, 0.0, 86_400.0)
-    if key == "relock_on_minimise":
+    if key == "relock_when_away":
         if isinstance(value, bool):
             return value
         text = str(value).strip().lower()

@@ -30,6 +30,7 @@ from unlock_app.core.settings import Settings
 from unlock_app.ui.enrollment_dialog import EnrollmentDialog
 from unlock_app.ui.live_view import AMBER, GREEN, RED, LiveView
 from unlock_app.ui.panel import ProtectedPanel
+from unlock_app.ui.session_lock import SessionLockWatcher
 from unlock_app.ui.settings_dialog import SettingsDialog
 from unlock_app.ui.workers import CaptureThread, InferenceThread
 
@@ -68,6 +69,8 @@ class MainWindow(QMainWindow):
         settings are saved, ``data_dir`` where the notes live.
     banner : str
         A notice shown above the view (for example: no webcam, the demo camera is on).
+    session_lock : SessionLockWatcher
+        Tells when the desktop session locks (by default, watching the session bus).
     """
 
     def __init__(
@@ -80,6 +83,7 @@ class MainWindow(QMainWindow):
         config_dir: Path,
         data_dir: Path,
         banner: str = "",
+        session_lock: SessionLockWatcher | None = None,
     ) -> None:
         super().__init__()
         self.setWindowTitle("unlock-app")
@@ -139,6 +143,8 @@ class MainWindow(QMainWindow):
         self._text_timer = QTimer(self, interval=_TEXT_INTERVAL_MS, timeout=self._on_text_timer)
         self._idle_timer = QTimer(self, singleShot=True, timeout=self._on_idle)
         QApplication.instance().installEventFilter(self)
+        self.session_lock = session_lock if session_lock is not None else SessionLockWatcher(parent=self)
+        self.session_lock.session_locked.connect(self._on_session_locked)
         self._update_first_run()
         self.capture.start()
         self.inference.start()
@@ -322,13 +328,17 @@ class MainWindow(QMainWindow):
     def _on_idle(self) -> None:
         self.lock()
 
+    def _on_session_locked(self) -> None:
+        if self.settings.relock_when_away:
+            self.lock()
+
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         if event.type() in (QEvent.Type.KeyPress, QEvent.Type.MouseButtonPress, QEvent.Type.MouseMove):
             self._restart_idle_timer()
         return False
 
     def changeEvent(self, event: QEvent) -> None:
-        if event.type() == QEvent.Type.WindowStateChange and self.isMinimized() and self.settings.relock_on_minimise:
+        if event.type() == QEvent.Type.WindowStateChange and self.isMinimized() and self.settings.relock_when_away:
             self.lock()
         super().changeEvent(event)
 

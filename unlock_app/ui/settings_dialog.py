@@ -124,8 +124,9 @@ class SettingsDialog(QDialog):
         self.attempt_timeout = QDoubleSpinBox(minimum=0.5, maximum=120, value=settings.attempt_timeout, suffix=" s")
         self.camera = QComboBox()
         self.camera.addItem("First webcam (else the demo camera)", "")
-        for spec, name in list_cameras():
-            self.camera.addItem(f"{name} (camera {spec})", spec)
+        for index, name in list_cameras():
+            # Saved by name: an index changes when devices are plugged in another order.
+            self.camera.addItem(f"{name} (camera {index})", name)
         self.camera.addItem("Demo camera", "demo")
         self.camera.addItem("Video file...", "file")
         if settings.camera and self.camera.findData(settings.camera) < 0:
@@ -137,8 +138,8 @@ class SettingsDialog(QDialog):
         self.device.setCurrentText(settings.device)
         self.idle_relock = QSpinBox(minimum=0, maximum=86400, value=int(settings.idle_relock), suffix=" s")
         self.idle_relock.setSpecialValueText("never")
-        self.relock_on_minimise = QCheckBox("Lock when the window is minimised")
-        self.relock_on_minimise.setChecked(settings.relock_on_minimise)
+        self.relock_when_away = QCheckBox("Lock when the window is minimised or the session locks")
+        self.relock_when_away.setChecked(settings.relock_when_away)
 
         threshold_row = QHBoxLayout()
         threshold_row.addWidget(self.slider, 1)
@@ -154,7 +155,7 @@ class SettingsDialog(QDialog):
         form.addRow("Camera", self.camera)
         form.addRow("Compute device (at next start)", self.device)
         form.addRow("Lock after idle", self.idle_relock)
-        form.addRow("", self.relock_on_minimise)
+        form.addRow("", self.relock_when_away)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
@@ -216,7 +217,7 @@ class SettingsDialog(QDialog):
             camera=self.camera.currentData() or "",
             device=self.device.currentText(),
             idle_relock=float(self.idle_relock.value()),
-            relock_on_minimise=self.relock_on_minimise.isChecked(),
+            relock_when_away=self.relock_when_away.isChecked(),
         )
 
 
