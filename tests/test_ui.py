@@ -325,3 +325,25 @@ def test_session_lock_relocks(qtbot, make_window, private_session_bus, monkeypat
             check=True,
         )
     assert not window.lock_state.unlocked
+
+
+def test_painting_keeps_python_intact(qtbot, matcher):
+    """Some PySide6 releases (6.12.0) lose a reference to None on each QPainter call,
+    which aborts Python 3.11 after a few minutes of live view."""
+    import sys
+
+    from unlock_app.core.pipeline import Analysis
+    from unlock_app.core.preprocess import preprocess
+    from unlock_app.ui.live_view import LiveView
+
+    view = LiveView()
+    qtbot.addWidget(view)
+    frame = card_frames(7, 1, seed=3)[0]
+    view.set_frame(frame)
+    view.set_analysis(Analysis(preprocess(frame), None, 0.0, 0.0, 0.0), None)
+    view.message = "Show your key"
+    view.resize(640, 520)
+    before = sys.getrefcount(None)
+    for _ in range(200):
+        view.repaint()
+    assert sys.getrefcount(None) >= before - 10
