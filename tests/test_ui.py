@@ -347,3 +347,18 @@ def test_painting_keeps_python_intact(qtbot, matcher):
     for _ in range(200):
         view.repaint()
     assert sys.getrefcount(None) >= before - 10
+
+
+def test_after_a_lock_the_key_must_leave_the_view_first(qtbot, make_window):
+    demo = DemoCamera(7, seed=6)
+    window = make_window(lambda: demo, enrolled=(7,))
+    qtbot.waitUntil(lambda: window.lock_state.unlocked, timeout=20000)
+    window.lock()
+    seen = []
+    window.inference.analysed.connect(lambda: seen.append(1))
+    qtbot.waitUntil(lambda: len(seen) >= 20, timeout=10000)
+    assert not window.lock_state.unlocked  # the 7 is still held up: no instant reopening
+    demo.show(None)
+    qtbot.waitUntil(lambda: not window._rearm, timeout=10000)
+    demo.show(7)
+    qtbot.waitUntil(lambda: window.lock_state.unlocked, timeout=20000)

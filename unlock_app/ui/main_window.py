@@ -104,6 +104,9 @@ class MainWindow(QMainWindow):
         self._frame_times: deque[float] = deque(maxlen=60)
         self._thumbnails: dict[int, QPixmap] = {}
         self._outcome = ""
+        # After a lock the key must leave the view before it can open the panel again;
+        # otherwise pressing Lock with the key still held up would reopen it at once.
+        self._rearm = False
 
         self.live_view = LiveView()
         self.live_view.threshold = self.threshold
@@ -190,6 +193,7 @@ class MainWindow(QMainWindow):
             self.pages.setCurrentWidget(self.live_view.parentWidget())
             self._idle_timer.stop()
             self._outcome = ""
+            self._rearm = True
         self._update_first_run()
 
     def _on_camera_state(self, state: str) -> None:
@@ -213,6 +217,11 @@ class MainWindow(QMainWindow):
         self.live_view.set_analysis(analysis, self._thumbnail(match.reference_id) if match else None)
         if self.lock_state.unlocked or self.first_run:
             return
+        if self._rearm:
+            self._rearm = analysis.subject.found
+            return
+        if analysis.subject.found and not self.attempt.active:
+            self._outcome = ""
         decision, ended = self.attempt.add(analysis.result, time.monotonic())
         if decision.unlock:
             self.lock_state.set_unlocked(True)
@@ -237,12 +246,13 @@ class MainWindow(QMainWindow):
             return "Unlocked", GREEN
         if self.first_run:
             return "Nothing enrolled yet: enroll your first key", AMBER
+        if self._rearm:
+            return "Locked. Take the key away, then show it again", AMBER
         analysis = self.live_view.analysis
         if analysis is None or not analysis.subject.found:
             return self._outcome or "Show your key", AMBER
         if analysis.match is not None and analysis.match.score >= self.threshold:
             return f"Match {analysis.match.score:.2f}, hold still", GREEN
-        self._outcome = ""
         score = analysis.match.score if analysis.match else 0.0
         return f"No match ({score:.2f})", AMBER
 
