@@ -35,9 +35,10 @@ def choose_camera(requested: str | None, saved: str) -> tuple[FrameSource, str, 
     try:
         return open_camera(spec), spec, ""
     except CameraError as error:
+        problem = "No webcam found (camera 0 cannot be opened)" if spec == "0" else f"Camera unavailable: {error}"
         banner = (
-            f"{error}. Showing the demo camera instead: a card held over a desk. "
-            "Keys 0-9 choose the digit on the card, N shows none."
+            f"{problem}. This is the demo camera: a card held up over a desk. "
+            "Keys 0-9 choose the digit on the card, N shows no card."
         )
         return DemoCamera(), "demo", banner
 

@@ -28,7 +28,7 @@ from unlock_app.core.matching import Matcher
 from unlock_app.core.pipeline import load_gallery
 from unlock_app.core.settings import Settings
 from unlock_app.ui.enrollment_dialog import EnrollmentDialog
-from unlock_app.ui.live_view import AMBER, GREEN, RED, LiveView
+from unlock_app.ui.live_view import AMBER, GREEN, RED, LiveView, input_image
 from unlock_app.ui.panel import ProtectedPanel
 from unlock_app.ui.session_lock import SessionLockWatcher
 from unlock_app.ui.settings_dialog import SettingsDialog
@@ -102,7 +102,7 @@ class MainWindow(QMainWindow):
         self._painted_index = 0
         self._latencies: deque[float] = deque(maxlen=30)
         self._frame_times: deque[float] = deque(maxlen=60)
-        self._thumbnails: dict[int, QPixmap] = {}
+        self._thumbnails: dict[int, QPixmap | None] = {}
         self._outcome = ""
         # After a lock the key must leave the view before it can open the panel again;
         # otherwise pressing Lock with the key still held up would reopen it at once.
@@ -218,7 +218,7 @@ class MainWindow(QMainWindow):
         if self.lock_state.unlocked or self.first_run:
             return
         if self._rearm:
-            self._rearm = analysis.subject.found
+            self._rearm = match is not None and match.score >= self.threshold
             return
         if analysis.subject.found and not self.attempt.active:
             self._outcome = ""
@@ -257,12 +257,11 @@ class MainWindow(QMainWindow):
         return f"No match ({score:.2f})", AMBER
 
     def _thumbnail(self, reference_id: int) -> QPixmap | None:
+        """The matched reference as the model sees it, to compare with the live input."""
         if reference_id not in self._thumbnails:
             reference = next((r for r in self.store.references() if r.id == reference_id), None)
-            pixmap = QPixmap(str(reference.image)) if reference is not None else QPixmap()
-            self._thumbnails[reference_id] = pixmap
-        pixmap = self._thumbnails[reference_id]
-        return None if pixmap.isNull() else pixmap
+            self._thumbnails[reference_id] = QPixmap.fromImage(input_image(reference.input)) if reference else None
+        return self._thumbnails[reference_id]
 
     # -- dialogs -------------------------------------------------------------------
 
