@@ -97,3 +97,17 @@ def test_a_webcam_is_found_by_its_name(monkeypatch):
     monkeypatch.setattr(camera_module, "list_cameras", lambda: [("2", "Logitech C920")])
     monkeypatch.setattr(camera_module, "VideoSource", lambda target: opened.append(target) or "source")
     assert camera_module.open_camera("Logitech C920") == "source" and opened == [2]
+
+
+def test_freeze_detector_needs_a_second_of_identical_frames():
+    from unlock_app.core.camera import FreezeDetector
+
+    frame = card_frames(5, 1, seed=7)[0]
+    detector = FreezeDetector(seconds=1.0)
+    assert not detector.update(frame, 0.0) and not detector.still
+    assert not detector.update(frame, 0.5) and detector.still
+    assert detector.update(frame.copy(), 1.6)
+    live = card_frames(5, 3, seed=8)
+    fresh = FreezeDetector(seconds=1.0)
+    assert not any(fresh.update(f, t) for f, t in zip(live, (0.0, 2.0, 4.0), strict=True))
+    assert not fresh.still  # sensor noise always changes something

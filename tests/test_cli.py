@@ -282,3 +282,63 @@ def test_the_installed_command_runs_without_traceback(tmp_path):
     )
     assert result.returncode == 2
     assert result.stderr.strip().endswith("no such file") and "Traceback" not in result.stderr
+
+
+def test_failed_attempts_lock_out_and_survive_a_restart(run, tmp_path):
+    _enrolled(run, 7)
+    three = _photo_of_card(tmp_path, 3, seed=51)
+    for _ in range(4):
+        assert run("verify", three)[0] == 1
+    code, _, err = run("verify", three)  # the fifth failure in a row
+    assert code == 3 and "locked out for 30" in err
+    code, _, err = run("verify", _photo_of_card(tmp_path, 7, seed=52, index=2))  # even the right key
+    assert code == 3 and "locked out" in err
+    code, out, _ = run("log", "--json")
+    outcomes = [entry["outcome"] for entry in json.loads(out)]
+    assert outcomes == ["deny"] * 5  # the refused attempt never reached matching
+    code, out, _ = run("log")
+    assert "locked out for" in out
+
+
+def test_log_records_attempts_with_their_details(run, tmp_path):
+    _enrolled(run, 7)
+    seven = _photo_of_card(tmp_path, 7, seed=11, index=2)
+    run("verify", seven)
+    run("verify", _digit_file(4))
+    blank = tmp_path / "blank.png"
+    cv2.imwrite(str(blank), np.full((100, 100), 200, np.uint8))
+    run("verify", str(blank))  # no subject: not an attempt
+    code, out, _ = run("log", "--json")
+    entries = json.loads(out)
+    assert code == 0 and [e["outcome"] for e in entries] == ["deny", "unlock"]
+    assert entries[1]["label"] == "7" and entries[1]["source"] == seven and entries[1]["frames"] == 1
+    assert entries[1]["score"] > entries[0]["score"]
+
+
+def test_a_frozen_stream_never_unlocks(run, tmp_path):
+    _enrolled(run, 7)
+    still = card_frames(7, 1, seed=11, index=2)[0]
+    video = write_video(tmp_path / "photo.avi", [still] * 60)  # a photo of the key held still
+    code, out, _ = run("verify", "--camera", str(video), "--json")
+    result = json.loads(out)[0]
+    assert code == 1 and result["decision"] == "deny" and "frozen" in result["reason"]
+    _, log, _ = run("log", "--json")
+    assert json.loads(log)[0]["outcome"] == "frozen"
+    run("config", "check_frozen_files", "false")
+    code, out, _ = run("verify", "--camera", str(video), "--json")
+    assert code == 0  # the check can be turned off for files
+
+
+def test_snapshots_follow_the_setting(run, tmp_path):
+    _enrolled(run, 7)
+    seven = write_video(tmp_path / "seven.avi", card_frames(7, 30, seed=55, index=2))
+    three = write_video(tmp_path / "three.avi", card_frames(3, 30, seed=56))
+    run("verify", "--camera", str(seven))
+    run("config", "snapshots", "failed")
+    run("verify", "--camera", str(seven))
+    run("verify", "--camera", str(three))
+    _, log, _ = run("log", "--json")
+    entries = json.loads(log)
+    assert [e["outcome"] for e in entries] == ["deny", "unlock", "unlock"]
+    assert entries[0]["snapshot"] and Path(entries[0]["snapshot"]).is_file()
+    assert entries[1]["snapshot"] is None and entries[2]["snapshot"] is None

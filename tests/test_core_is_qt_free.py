@@ -7,6 +7,7 @@ from conftest import REPO
 
 MODULES = [
     "unlock_app.cli",
+    "unlock_app.core.audit",
     "unlock_app.core.benchmark",
     "unlock_app.core.camera",
     "unlock_app.core.decision",

@@ -1,7 +1,8 @@
 """The ``unlock-app`` command line.
 
 Exit codes: 0 unlock or success, 1 deny or no match, 2 bad input or usage (one line on
-stderr per problem, naming the file and the reason; never a traceback).
+stderr per problem, naming the file and the reason; never a traceback), 3 locked out after
+too many failed attempts.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-EXIT_OK, EXIT_DENY, EXIT_BAD_INPUT = 0, 1, 2
+EXIT_OK, EXIT_DENY, EXIT_BAD_INPUT, EXIT_LOCKED_OUT = 0, 1, 2, 3
 
 
 class UsageError(Exception):
@@ -71,6 +72,10 @@ def build_parser() -> argparse.ArgumentParser:
     identify.add_argument("--json", action="store_true")
     identify.add_argument("images", nargs="+", metavar="IMAGE")
 
+    log = commands.add_parser("log", help="the audit log of unlock attempts, newest first")
+    log.add_argument("--limit", type=_positive_int, default=50, metavar="N", help="how many (default 50)")
+    log.add_argument("--json", action="store_true")
+
     config = commands.add_parser("config", help="show or set a setting (threshold, frames_required, ...)")
     config.add_argument("key", nargs="?")
     config.add_argument("value", nargs="?")
@@ -123,6 +128,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _known_errors() -> tuple[type[Exception], ...]:
     from enrollment.store import StoreError
     from enrollment.workflow import EnrollmentError
+    from unlock_app.core.audit import AuditError
     from unlock_app.core.camera import CameraError
     from unlock_app.core.images import ImageError
     from unlock_app.core.model import ModelError
@@ -137,6 +143,7 @@ def _known_errors() -> tuple[type[Exception], ...]:
         ModelError,
         SettingsError,
         TrainingDataError,
+        AuditError,
     )
 
 
@@ -157,6 +164,7 @@ class _Profile:
             print(f"unlock-app: warning: {warning}", file=sys.stderr)
         self._store = None
         self._matcher = None
+        self._audit = None
 
     @property
     def store(self):
@@ -165,6 +173,22 @@ class _Profile:
 
             self._store = ReferenceStore(self.data)
         return self._store
+
+    @property
+    def audit(self):
+        if self._audit is None:
+            from unlock_app.core.audit import AuditLog
+
+            self._audit = AuditLog(self.data)
+        return self._audit
+
+    def locked_out(self) -> str | None:
+        """Why matching is refused right now (a lockout), or None."""
+        lockout = self.audit.lockout()
+        remaining = lockout.remaining()
+        if remaining <= 0:
+            return None
+        return f"locked out for {remaining:.0f} more seconds after {lockout.failures} failed attempts in a row"
 
     @property
     def matcher(self):
@@ -297,6 +321,10 @@ def _verify(args: argparse.Namespace) -> int:
     if bool(args.images) == bool(args.camera):
         raise UsageError("verify takes IMAGE files or --camera SPEC (one of the two)")
     profile = _Profile(args)
+    reason = profile.locked_out()
+    if reason:
+        print(f"unlock-app: {reason}; try again later", file=sys.stderr)
+        return EXIT_LOCKED_OUT
     return _verify_camera(args, profile) if args.camera else _verify_images(args, profile)
 
 
@@ -305,11 +333,11 @@ def _verify_images(args: argparse.Namespace, profile: _Profile) -> int:
 
     gallery = profile.gallery()
     threshold = profile.threshold
-    results, bad, denied = [], False, False
+    results, bad, denied, locked = [], False, False, None
     for file, subject, error in _load_subjects(args.images):
-        if error is not None:
-            results.append({"image": file, "error": error})
-            bad = True
+        if locked or error is not None:
+            results.append({"image": file, "error": locked or error})
+            bad |= error is not None
             continue
         best = match(profile.matcher.embed(subject.input)[0], gallery) if subject.found else None
         unlock = best is not None and best.score >= threshold
@@ -326,13 +354,27 @@ def _verify_images(args: argparse.Namespace, profile: _Profile) -> int:
             entry["reason"] = subject.quality.reason
         elif len(gallery) == 0:
             entry["reason"] = "nothing enrolled"
+        else:
+            # A frame with a subject is an attempt: it is logged and counts toward lockout.
+            profile.audit.record(
+                "unlock" if unlock else "deny",
+                score=best.score,
+                label=best.label,
+                reference_id=best.reference_id,
+                frames=1,
+                source=str(file),
+            )
+            locked = profile.locked_out()
         results.append(entry)
     _report(results, args.json, _verify_line)
+    if locked:
+        print(f"unlock-app: {locked}", file=sys.stderr)
+        return EXIT_LOCKED_OUT
     return EXIT_BAD_INPUT if bad else EXIT_DENY if denied else EXIT_OK
 
 
 def _verify_camera(args: argparse.Namespace, profile: _Profile) -> int:
-    from unlock_app.core.camera import open_camera
+    from unlock_app.core.camera import FreezeDetector, VideoSource, open_camera
     from unlock_app.core.decision import Policy, decide
     from unlock_app.core.pipeline import analyse
 
@@ -340,7 +382,9 @@ def _verify_camera(args: argparse.Namespace, profile: _Profile) -> int:
     policy = Policy(profile.threshold, profile.settings.frames_required, profile.settings.frames_window)
     timeout = args.timeout or profile.settings.attempt_timeout
     source = open_camera(args.camera)
-    history, frames = [], 0
+    live = isinstance(source, VideoSource) and not source.is_file
+    freeze = FreezeDetector() if live or profile.settings.check_frozen_files else None
+    history, frames, frozen, last = [], 0, False, None
     deadline = time.monotonic() + timeout
     decision = decide(history, policy)
     try:
@@ -351,13 +395,21 @@ def _verify_camera(args: argparse.Namespace, profile: _Profile) -> int:
                     break
                 continue
             frames += 1
+            if freeze is not None:
+                if freeze.update(frame, time.monotonic()):
+                    frozen = True  # a still picture: a photo or a stuck stream, never a live key
+                    break
+                if freeze.still:
+                    continue  # the same picture again is no new evidence
+            last = frame
             history.append(analyse(frame, profile.matcher, gallery).result)
             decision = decide(history, policy)
     finally:
         source.close()
+    outcome = "frozen" if frozen else "unlock" if decision.unlock else "deny"
     entry = {
         "image": args.camera,
-        "decision": "unlock" if decision.unlock else "deny",
+        "decision": "unlock" if outcome == "unlock" else "deny",
         "score": round(decision.score, 6) if decision.label else None,
         "label": decision.label,
         "reference_id": decision.reference_id,
@@ -366,12 +418,63 @@ def _verify_camera(args: argparse.Namespace, profile: _Profile) -> int:
         "frames_with_subject": sum(r.found for r in history),
         "agreeing_frames": decision.agreeing,
     }
-    if len(gallery) == 0:
+    if frozen:
+        entry["reason"] = "frozen camera: the picture stopped changing"
+    elif len(gallery) == 0:
         entry["reason"] = "nothing enrolled"
     elif frames == 0:
         entry["reason"] = "no frames came from the camera"
+    if len(gallery) and (frozen or entry["frames_with_subject"]):
+        snapshot = last if _keeps_snapshot(profile, outcome) else None
+        profile.audit.record(
+            outcome,
+            score=decision.score if decision.label else None,
+            label=decision.label,
+            reference_id=decision.reference_id,
+            frames=frames,
+            source=args.camera,
+            snapshot=snapshot,
+        )
     _report([entry], args.json, _verify_line)
-    return EXIT_OK if decision.unlock else EXIT_DENY
+    return EXIT_OK if outcome == "unlock" else EXIT_DENY
+
+
+def _keeps_snapshot(profile: _Profile, outcome: str) -> bool:
+    return profile.settings.snapshots == "all" or (profile.settings.snapshots == "failed" and outcome != "unlock")
+
+
+def _log(args: argparse.Namespace) -> int:
+    profile = _Profile(args)
+    records = profile.audit.attempts(args.limit)
+    lockout = profile.audit.lockout()
+    if args.json:
+        _print_json(
+            [
+                {
+                    "id": r.id,
+                    "time": r.time.isoformat(),
+                    "outcome": r.outcome,
+                    "score": r.score,
+                    "label": r.label,
+                    "reference_id": r.reference_id,
+                    "frames": r.frames,
+                    "source": r.source,
+                    "snapshot": str(r.snapshot) if r.snapshot else None,
+                }
+                for r in records
+            ]
+        )
+        return EXIT_OK
+    if not records:
+        print("no attempts logged yet")
+    for r in records:
+        score = f"{r.score:.3f}" if r.score is not None else "  -  "
+        print(f"{r.time.astimezone():%Y-%m-%d %H:%M:%S}  {r.outcome:<6} {score}  {r.label or '-':<12} {r.source}")
+    if lockout.remaining() > 0:
+        print(f"locked out for {lockout.remaining():.0f} more seconds ({lockout.failures} failed attempts in a row)")
+    elif lockout.failures:
+        print(f"{lockout.failures} failed attempts in a row")
+    return EXIT_OK
 
 
 def _verify_line(entry: dict) -> str:
@@ -531,6 +634,7 @@ COMMANDS = {
     "remove": _remove,
     "verify": _verify,
     "identify": _identify,
+    "log": _log,
     "config": _config,
     "train": _train,
     "evaluate": _evaluate,

@@ -35,9 +35,10 @@ class FrameSource(Protocol):
 class VideoSource:
     """A webcam (by index), a video file or a stream URL, read with ``cv2.VideoCapture``."""
 
-    def __init__(self, target: int | str) -> None:
+    def __init__(self, target: int | str, paced: bool = True) -> None:
         self.name = f"camera {target}" if isinstance(target, int) else str(target)
         self.is_file = isinstance(target, str) and Path(target).is_file()
+        self._pace: _Pace | None = None
         # OpenCV logs a warning for each backend that fails to open; CameraError says it once.
         cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_ERROR)
         self._capture = cv2.VideoCapture(target)
@@ -48,8 +49,14 @@ class VideoSource:
                     f"camera {target}: cannot open it (no webcam there, or it is in use); try --camera demo"
                 )
             raise CameraError(f"{target}: cannot open it as a video file or stream")
+        if self.is_file and paced:
+            # A file plays at its own frame rate, as the camera it stands in for would.
+            fps = self._capture.get(cv2.CAP_PROP_FPS)
+            self._pace = _Pace(fps if 1 <= fps <= 240 else 30.0)
 
     def read(self) -> np.ndarray | None:
+        if self._pace is not None:
+            self._pace.wait()
         ok, frame = self._capture.read()
         return frame if ok and frame is not None and frame.size else None
 
@@ -72,8 +79,7 @@ class DemoCamera:
         self._look = scene.random_look(self._rng)
         self._look = scene.Look(**{**self._look.__dict__, "hand": True, "motion": 0, "blur": 0.6})
         self._pose = scene.Pose(size=0.55)
-        self._interval = 1.0 / fps if fps > 0 else 0.0
-        self._next = 0.0
+        self._pace = _Pace(fps) if fps > 0 else None
         self._digits = demo_digits()
         self._card: np.ndarray | None = None
         self.digit: int | None = None
@@ -85,17 +91,55 @@ class DemoCamera:
         self._card = None if digit is None else scene.make_card(self._digits[digit], self._look)
 
     def read(self) -> np.ndarray:
-        # Paced like a real camera, so a consumer sees ~30 frames per second.
-        if self._interval:
-            delay = self._next - time.monotonic()
-            if delay > 0:
-                time.sleep(delay)
-            self._next = max(self._next, time.monotonic()) + self._interval
+        if self._pace is not None:
+            self._pace.wait()
         self._pose = scene.jitter(self._pose, self._rng)
         return scene.render(self._card, self._pose, self._look, self._rng)
 
     def close(self) -> None:
         return None
+
+
+class _Pace:
+    """Spaces calls ``1/fps`` apart, as a camera delivers its frames."""
+
+    def __init__(self, fps: float) -> None:
+        self._interval = 1.0 / fps
+        self._next = 0.0
+
+    def wait(self) -> None:
+        delay = self._next - time.monotonic()
+        if delay > 0:
+            time.sleep(delay)
+        self._next = max(self._next, time.monotonic()) + self._interval
+
+
+class FreezeDetector:
+    """Notices a frozen stream: frames identical to within ``tolerance`` (mean absolute
+    difference of a 160x120 thumbnail, in gray levels) for longer than ``seconds``.  A real
+    sensor's noise never allows that; a replayed still image or a stuck driver does."""
+
+    def __init__(self, seconds: float = 1.0, tolerance: float = 0.25) -> None:
+        self.seconds = seconds
+        self.tolerance = tolerance
+        self._previous: np.ndarray | None = None
+        self._since: float | None = None
+        self.still = False
+        """Whether the last frame repeated the one before: no new evidence, never counted."""
+
+    def update(self, frame: np.ndarray, now: float) -> bool:
+        """Feed the next frame (BGR or gray) seen at ``now``; True while frozen."""
+        gray = frame if frame.ndim == 2 else cv2.cvtColor(frame[:, :, :3], cv2.COLOR_BGR2GRAY)
+        small = cv2.resize(gray, (160, 120), interpolation=cv2.INTER_AREA).astype(np.float32)
+        still = self._previous is not None and float(np.abs(small - self._previous).mean()) <= self.tolerance
+        self._previous = small
+        self.still = still
+        if not still:
+            self._since = None
+            return False
+        if self._since is None:
+            self._since = now
+        return now - self._since >= self.seconds
 
 
 def demo_digits() -> dict[int, np.ndarray]:

@@ -45,6 +45,11 @@ class Settings:
         Seconds of inactivity before the panel locks again; 0 never.
     relock_when_away : bool
         Lock the panel when the window is minimised or the desktop session locks.
+    snapshots : str
+        Keep a picture of each attempt in the audit log: ``off``, ``failed`` or ``all``.
+    check_frozen_files : bool
+        Also treat a video file or the demo camera as frozen when its picture stops
+        changing (webcams and streams always are).
     """
 
     schema_version: int = SCHEMA_VERSION
@@ -56,6 +61,8 @@ class Settings:
     camera: str = ""
     idle_relock: float = 120.0
     relock_when_away: bool = True
+    snapshots: str = "off"
+    check_frozen_files: bool = True
 
 
 _DEFAULTS = Settings()
@@ -86,7 +93,11 @@ def _check(key: str, value: object) -> object:
         return number(float, 0.5, 120.0)
     if key == "idle_relock":
         return number(float, 0.0, 86_400.0)
-    if key == "relock_when_away":
+    if key == "snapshots":
+        if value not in ("off", "failed", "all"):
+            raise SettingsError(f"snapshots must be off, failed or all, not {value!r}")
+        return value
+    if key in ("relock_when_away", "check_frozen_files"):
         if isinstance(value, bool):
             return value
         text = str(value).strip().lower()
