@@ -23,6 +23,7 @@ from PySide6.QtWidgets import QApplication
 from enrollment.store import ReferenceStore
 from enrollment.workflow import from_images
 from unlock_app.core import paths
+from unlock_app.core.audit import AuditLog
 from unlock_app.core.camera import DemoCamera
 from unlock_app.core.matching import Matcher
 from unlock_app.core.model import default_weights
@@ -46,6 +47,7 @@ def main() -> int:
         camera=lambda: demo,
         matcher=Matcher(default_weights(), "cpu"),
         store=store,
+        audit=AuditLog(profile),
         settings=Settings(idle_relock=0.5),
         config_dir=profile,
         data_dir=profile,

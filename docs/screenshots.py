@@ -18,6 +18,7 @@ from PySide6.QtWidgets import QApplication
 from enrollment.store import ReferenceStore
 from enrollment.workflow import from_images
 from unlock_app.core import paths
+from unlock_app.core.audit import AuditLog
 from unlock_app.core.camera import DemoCamera
 from unlock_app.core.matching import Matcher
 from unlock_app.core.model import default_weights
@@ -47,7 +48,13 @@ def main() -> int:
     matcher = Matcher(default_weights(), "cpu")
     demo = DemoCamera(4, seed=11)
     window = MainWindow(
-        camera=lambda: demo, matcher=matcher, store=store, settings=Settings(), config_dir=profile, data_dir=profile
+        camera=lambda: demo,
+        matcher=matcher,
+        store=store,
+        audit=AuditLog(profile),
+        settings=Settings(),
+        config_dir=profile,
+        data_dir=profile,
     )
     window.resize(980, 720)
     window.show()

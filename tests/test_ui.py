@@ -14,6 +14,7 @@ from PySide6.QtWidgets import QApplication, QDialog
 from enrollment.store import ReferenceStore
 from enrollment.workflow import from_images
 from unlock_app.core import settings as settings_module
+from unlock_app.core.audit import AuditLog
 from unlock_app.core.camera import DemoCamera, open_camera
 from unlock_app.core.settings import Settings
 from unlock_app.ui.enrollment_dialog import EnrollmentDialog
@@ -38,6 +39,7 @@ def make_window(qtbot, matcher, profile):
             camera=camera,
             matcher=matcher,
             store=store,
+            audit=AuditLog(profile),
             settings=settings or Settings(),
             config_dir=profile,
             data_dir=profile,
@@ -362,3 +364,31 @@ def test_after_a_lock_the_key_must_leave_the_view_first(qtbot, make_window):
     qtbot.waitUntil(lambda: not window._rearm, timeout=10000)
     demo.show(7)
     qtbot.waitUntil(lambda: window.lock_state.unlocked, timeout=20000)
+
+
+def test_a_wrong_key_again_and_again_locks_out_and_the_window_says_so(qtbot, make_window, monkeypatch):
+    demo = DemoCamera(3, seed=12)
+    window = make_window(lambda: demo, enrolled=(7,), settings=Settings(attempt_timeout=0.5))
+    qtbot.waitUntil(lambda: window.lockout.remaining() > 0, timeout=30000)
+    assert window.lockout.failures == 5
+    window._on_text_timer()
+    assert window.live_view.message.startswith("Locked out after 5 failed attempts: try again in 0:")
+    demo.show(7)  # the right key, but matching has stopped
+    seen = []
+    window.inference.analysed.connect(lambda: seen.append(1))
+    qtbot.waitUntil(lambda: len(seen) >= 30, timeout=10000)
+    assert not window.lock_state.unlocked
+    window.lock_state.set_unlocked(True)
+    assert [r.outcome for r in window.audit.attempts(10)] == ["deny"] * 5
+    assert window.panel.log.rowCount() == 5 and window.panel.log.item(0, 1).text() == "deny"
+
+
+def test_a_frozen_picture_of_the_key_never_unlocks(qtbot, make_window, tmp_path):
+    still = card_frames(7, 1, seed=11, index=2)[0]
+    video = str(write_video(tmp_path / "still.avi", [still] * 90))
+    window = make_window(lambda: open_camera(video))
+    qtbot.waitUntil(lambda: window._camera_state == "frozen", timeout=10000)
+    window._on_text_timer()  # no events run in between: the state is still "frozen"
+    assert window.live_view.message == "Frozen camera: the picture stopped changing"
+    qtbot.waitUntil(lambda: any(r.outcome == "frozen" for r in window.audit.attempts(5)), timeout=5000)
+    assert not window.lock_state.unlocked

@@ -186,11 +186,14 @@ def open_camera(spec: str, *, fps: float = 30.0) -> FrameSource:
 
 @dataclass(frozen=True)
 class Captured:
-    """A frame as the capture thread left it: BGR pixels, a running index, and when."""
+    """A frame as the capture thread left it: BGR pixels, a running index, when, and
+    whether it repeated the frame before (``still``) for over a second (``frozen``)."""
 
     frame: np.ndarray
     index: int
     time: float
+    still: bool = False
+    frozen: bool = False
 
 
 class LatestFrame:
@@ -203,10 +206,10 @@ class LatestFrame:
         self._latest: Captured | None = None
         self._count = 0
 
-    def put(self, frame: np.ndarray) -> Captured:
+    def put(self, frame: np.ndarray, *, still: bool = False, frozen: bool = False) -> Captured:
         with self._changed:
             self._count += 1
-            self._latest = Captured(frame, self._count, time.monotonic())
+            self._latest = Captured(frame, self._count, time.monotonic(), still, frozen)
             self._changed.notify_all()
             return self._latest
 

@@ -53,6 +53,7 @@ def run(args) -> int:
     from PySide6.QtWidgets import QApplication, QMessageBox
 
     from enrollment.store import ReferenceStore, StoreError
+    from unlock_app.core.audit import AuditError, AuditLog
     from unlock_app.core.matching import Matcher
     from unlock_app.core.model import ModelError, default_weights
     from unlock_app.ui.main_window import MainWindow
@@ -65,9 +66,10 @@ def run(args) -> int:
     settings, warnings = settings_module.load(config_dir)
     try:
         store = ReferenceStore(data_dir)
+        audit = AuditLog(data_dir)
         weights = Path(args.weights) if args.weights else default_weights()
         matcher = Matcher(weights, args.device or settings.device)
-    except (StoreError, ModelError) as error:
+    except (StoreError, AuditError, ModelError) as error:
         # The panel never opens without a store and a checked model.
         QMessageBox.critical(None, "unlock-app cannot start", str(error))
         print(f"unlock-app: {error}", file=sys.stderr)
@@ -83,6 +85,7 @@ def run(args) -> int:
         camera=camera,
         matcher=matcher,
         store=store,
+        audit=audit,
         settings=settings,
         config_dir=config_dir,
         data_dir=data_dir,
@@ -94,4 +97,5 @@ def run(args) -> int:
     code = app.exec()
     window.shutdown()
     store.close()
+    audit.close()
     return code

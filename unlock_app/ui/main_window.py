@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
 
 from enrollment.store import ReferenceStore
 from unlock_app.core import settings as settings_module
+from unlock_app.core.audit import AuditLog
 from unlock_app.core.camera import DemoCamera, FrameSource, LatestFrame
 from unlock_app.core.decision import Attempt, Policy
 from unlock_app.core.matching import Matcher
@@ -64,9 +65,10 @@ class MainWindow(QMainWindow):
     ----------
     camera : callable
         Opens the frame source (called again to reopen a lost camera).
-    matcher, store, settings :
-        The model, the reference store and the settings; ``config_dir`` is where the
-        settings are saved, ``data_dir`` where the notes live.
+    matcher, store, audit, settings :
+        The model, the reference store, the audit log (with the lockout) and the
+        settings; ``config_dir`` is where the settings are saved, ``data_dir`` where the
+        notes live.
     banner : str
         A notice shown above the view (for example: no webcam, the demo camera is on).
     session_lock : SessionLockWatcher
@@ -79,6 +81,7 @@ class MainWindow(QMainWindow):
         camera: Callable[[], FrameSource],
         matcher: Matcher,
         store: ReferenceStore,
+        audit: AuditLog,
         settings: Settings,
         config_dir: Path,
         data_dir: Path,
@@ -90,6 +93,8 @@ class MainWindow(QMainWindow):
         self.resize(1000, 720)
         self.matcher = matcher
         self.store = store
+        self.audit = audit
+        self.lockout = audit.lockout()
         self.settings = settings
         self.config_dir = config_dir
         self.data_dir = data_dir
@@ -107,6 +112,7 @@ class MainWindow(QMainWindow):
         # After a lock the key must leave the view before it can open the panel again;
         # otherwise pressing Lock with the key still held up would reopen it at once.
         self._rearm = False
+        self._frozen = False
 
         self.live_view = LiveView()
         self.live_view.threshold = self.threshold
@@ -121,7 +127,7 @@ class MainWindow(QMainWindow):
         lock_layout.addWidget(self.banner)
         lock_layout.addWidget(self.live_view, 1)
         lock_layout.addWidget(self.first_run_button, 0, Qt.AlignmentFlag.AlignHCenter)
-        self.panel = ProtectedPanel(store=store, data_dir=data_dir)
+        self.panel = ProtectedPanel(store=store, audit=audit, data_dir=data_dir)
         self.panel.lock_requested.connect(self.lock)
         self.panel.settings_requested.connect(self.open_settings)
         self.panel.enroll_requested.connect(self.open_enrollment)
@@ -136,7 +142,7 @@ class MainWindow(QMainWindow):
         self.statusBar().addPermanentWidget(self.speed_label)
         self.lock_state.unlocked_changed.connect(self._on_unlocked_changed)
 
-        self.capture = CaptureThread(camera, self.buffer)
+        self.capture = CaptureThread(camera, self.buffer, settings.check_frozen_files)
         self.capture.state_changed.connect(self._on_camera_state)
         self.inference = InferenceThread(self.buffer, matcher, self.gallery)
         self.inference.analysed.connect(self._on_analysed)
@@ -211,22 +217,50 @@ class MainWindow(QMainWindow):
         result = self.inference.take()
         if result is None:
             return
-        self._latencies.append((result.finished_at - result.captured_at) * 1000)
-        analysis = result.analysis
+        captured, analysis = result.captured, result.analysis
+        self._latencies.append((result.finished_at - captured.time) * 1000)
         match = analysis.match
         self.live_view.set_analysis(analysis, self._thumbnail(match.reference_id) if match else None)
-        if self.lock_state.unlocked or self.first_run:
+        if self.lock_state.unlocked or self.first_run or self.lockout.remaining() > 0:
             return
+        if captured.frozen:
+            # A picture that stopped changing is a photo or a stuck camera: an attempt
+            # that was under way, or one shown this way, ends as a failure, once.
+            if not self._frozen and (self.attempt.active or analysis.subject.found):
+                self._finish("frozen", self.attempt.history, analysis, captured.frame)
+                self.attempt.reset()
+            self._frozen = True
+            return
+        self._frozen = False
+        if captured.still:
+            return  # the same picture again is no new evidence
         if self._rearm:
             self._rearm = match is not None and match.score >= self.threshold
             return
         if analysis.subject.found and not self.attempt.active:
             self._outcome = ""
+        frames = [*self.attempt.history, analysis.result]
         decision, ended = self.attempt.add(analysis.result, time.monotonic())
+        if ended:
+            self._finish("unlock" if decision.unlock else "deny", frames, analysis, captured.frame, decision)
         if decision.unlock:
             self.lock_state.set_unlocked(True)
         elif ended:
             self._outcome = "No match"
+
+    def _finish(self, outcome: str, frames, analysis, frame, decision=None) -> None:
+        """Log a finished attempt (it also updates the lockout)."""
+        keep = self.settings.snapshots == "all" or (self.settings.snapshots == "failed" and outcome != "unlock")
+        best = decision if decision is not None and decision.label else analysis.match
+        self.lockout = self.audit.record(
+            outcome,
+            score=best.score if best else None,
+            label=best.label if best else None,
+            reference_id=best.reference_id if best else None,
+            frames=len(frames),
+            source=self.capture.source.name if self.capture.source else "camera",
+            snapshot=frame if keep else None,
+        )
 
     def _on_text_timer(self) -> None:
         self.live_view.message, self.live_view.accent = self._status()
@@ -246,6 +280,15 @@ class MainWindow(QMainWindow):
             return "Unlocked", GREEN
         if self.first_run:
             return "Nothing enrolled yet: enroll your first key", AMBER
+        remaining = self.lockout.remaining()
+        if remaining > 0:
+            minutes, seconds = divmod(int(remaining + 0.999), 60)
+            return (
+                f"Locked out after {self.lockout.failures} failed attempts: try again in {minutes}:{seconds:02d}",
+                RED,
+            )
+        if self._camera_state == "frozen":
+            return "Frozen camera: the picture stopped changing", RED
         if self._rearm:
             return "Locked. Take the key away, then show it again", AMBER
         analysis = self.live_view.analysis
@@ -320,7 +363,7 @@ class MainWindow(QMainWindow):
     def restart_camera(self, camera: Callable[[], FrameSource]) -> None:
         self.capture.stop()
         self._camera_factory = camera
-        self.capture = CaptureThread(camera, self.buffer)
+        self.capture = CaptureThread(camera, self.buffer, self.settings.check_frozen_files)
         self.capture.state_changed.connect(self._on_camera_state)
         self.capture.start()
 

@@ -15,28 +15,37 @@ from PySide6.QtWidgets import (
     QMessageBox,
     QPlainTextEdit,
     QPushButton,
+    QTableWidget,
+    QTableWidgetItem,
     QTabWidget,
     QVBoxLayout,
     QWidget,
 )
 
 from enrollment.store import ReferenceStore, check_label
+from unlock_app.core.audit import AuditLog
 from unlock_app.core.paths import write_atomic
 
 NOTES_FILE = "notes.txt"
+_LOG_COLUMNS = ("Time", "Outcome", "Score", "Key", "Frames", "Source", "Snapshot")
+_LOG_ROWS = 500
 
 
 class ProtectedPanel(QWidget):
-    """Shown only when unlocked: a notes editor, the reference manager, a Lock button."""
+    """Shown only when unlocked: a notes editor, the reference manager, the audit log,
+    a Lock button."""
 
     lock_requested = Signal()
     settings_requested = Signal()
     enroll_requested = Signal()
     references_changed = Signal()
 
-    def __init__(self, *, store: ReferenceStore, data_dir: Path, parent: QWidget | None = None) -> None:
+    def __init__(
+        self, *, store: ReferenceStore, audit: AuditLog, data_dir: Path, parent: QWidget | None = None
+    ) -> None:
         super().__init__(parent)
         self.store = store
+        self.audit = audit
         self.notes_path = Path(data_dir) / NOTES_FILE
         self.lock_button = QPushButton("Lock")
         self.lock_button.clicked.connect(self.lock_requested)
@@ -74,9 +83,16 @@ class ProtectedPanel(QWidget):
         keys_layout.addWidget(self.references, 1)
         keys_layout.addLayout(buttons)
 
+        self.log = QTableWidget(0, len(_LOG_COLUMNS))
+        self.log.setHorizontalHeaderLabels(_LOG_COLUMNS)
+        self.log.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
+        self.log.verticalHeader().setVisible(False)
+        self.log.horizontalHeader().setStretchLastSection(True)
+
         self.tabs = QTabWidget()
         self.tabs.addTab(self.notes, "Notes")
         self.tabs.addTab(keys_page, "Keys")
+        self.tabs.addTab(self.log, "Log")
         layout = QVBoxLayout(self)
         layout.addLayout(header)
         layout.addWidget(self.tabs, 1)
@@ -104,7 +120,8 @@ class ProtectedPanel(QWidget):
             write_atomic(self.notes_path, text.encode("utf-8"))
 
     def refresh(self) -> None:
-        """Reload the reference list from the store."""
+        """Reload the reference list and the log."""
+        self._refresh_log()
         self.references.clear()
         for reference in self.store.references():
             item = QListWidgetItem(
@@ -114,6 +131,23 @@ class ProtectedPanel(QWidget):
             item.setData(Qt.ItemDataRole.UserRole, reference.id)
             item.setData(Qt.ItemDataRole.UserRole + 1, reference.label)
             self.references.addItem(item)
+
+    def _refresh_log(self) -> None:
+        records = self.audit.attempts(_LOG_ROWS)
+        self.log.setRowCount(len(records))
+        for row, record in enumerate(records):
+            cells = (
+                f"{record.time.astimezone():%Y-%m-%d %H:%M:%S}",
+                record.outcome,
+                f"{record.score:.3f}" if record.score is not None else "",
+                record.label or "",
+                str(record.frames),
+                record.source,
+                "yes" if record.snapshot else "",
+            )
+            for column, text in enumerate(cells):
+                self.log.setItem(row, column, QTableWidgetItem(text))
+        self.log.resizeColumnsToContents()
 
     def _selected(self) -> list[QListWidgetItem]:
         return self.references.selectedItems()

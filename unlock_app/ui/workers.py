@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from PySide6.QtCore import QThread, Signal
 
-from unlock_app.core.camera import CameraError, FrameSource, LatestFrame
+from unlock_app.core.camera import CameraError, Captured, FrameSource, FreezeDetector, LatestFrame, VideoSource
 from unlock_app.core.matching import Gallery, Matcher
 from unlock_app.core.pipeline import Analysis, analyse
 
@@ -31,12 +31,17 @@ class CaptureThread(QThread):
     """
 
     state_changed = Signal(str)
-    """"live", "lost" (retrying) or "stopped"; emitted only on change."""
+    """"live", "frozen" (the picture stopped changing), "lost" (retrying) or "stopped";
+    emitted only on change."""
 
-    def __init__(self, open_source: Callable[[], FrameSource], buffer: LatestFrame, parent=None) -> None:
+    def __init__(
+        self, open_source: Callable[[], FrameSource], buffer: LatestFrame, check_frozen_files: bool = True, parent=None
+    ) -> None:
         super().__init__(parent)
         self._open_source = open_source
         self.buffer = buffer
+        self._check_frozen_files = check_frozen_files
+        self._freeze: FreezeDetector | None = None
         self._stop = threading.Event()
         self._state = ""
         self._source: FrameSource | None = None
@@ -61,6 +66,7 @@ class CaptureThread(QThread):
                 if self._source is None:
                     try:
                         self._source = self._open_source()
+                        self._freeze = FreezeDetector() if self._checks_freezing(self._source) else None
                     except CameraError:
                         self._set_state("lost")
                         self._stop.wait(_RETRY_DELAYS[min(attempt, len(_RETRY_DELAYS) - 1)])
@@ -82,12 +88,18 @@ class CaptureThread(QThread):
                         self._stop.wait(0.01)
                     continue
                 failures = attempt = 0
-                self.buffer.put(frame)
-                self._set_state("live")
+                frozen = self._freeze is not None and self._freeze.update(frame, time.monotonic())
+                self.buffer.put(frame, still=self._freeze is not None and self._freeze.still, frozen=frozen)
+                self._set_state("frozen" if frozen else "live")
         finally:
             if self._source is not None:
                 self._source.close()
             self._set_state("stopped")
+
+    def _checks_freezing(self, source: FrameSource) -> bool:
+        """Webcams and streams always; video files and the demo camera if the setting says."""
+        live = isinstance(source, VideoSource) and not source.is_file
+        return live or self._check_frozen_files
 
     def _reopen(self) -> None:
         if self._source is not None:
@@ -97,11 +109,10 @@ class CaptureThread(QThread):
 
 @dataclass(frozen=True)
 class Result:
-    """An analysed frame: which frame (capture index) and what became of it."""
+    """An analysed frame and what became of it."""
 
-    index: int
+    captured: Captured
     analysis: Analysis
-    captured_at: float
     finished_at: float
 
 
@@ -148,7 +159,7 @@ class InferenceThread(QThread):
                 gallery = self._gallery
             analysis = analyse(captured.frame, self.matcher, gallery)
             with self._lock:
-                self._result = Result(captured.index, analysis, captured.time, time.monotonic())
+                self._result = Result(captured, analysis, time.monotonic())
                 signal = not self._signalled
                 self._signalled = True
             if signal:
