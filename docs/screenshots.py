@@ -2,8 +2,8 @@
 
     QT_QPA_PLATFORM=offscreen python docs/screenshots.py   # or under Xvfb with DISPLAY set
 
-Writes docs/lock-screen.png, docs/enrollment.png, docs/panel.png and docs/settings.png,
-using a throwaway profile (it never touches yours).
+Writes docs/lock-screen.png, docs/enrollment.png, docs/panel.png, docs/settings.png and
+docs/locked-out.png, using a throwaway profile (it never touches yours).
 """
 
 from __future__ import annotations
@@ -99,6 +99,14 @@ def main() -> int:
     wait(300)
     settings.grab().save(str(OUT / "settings.png"))
     settings.reject()
+
+    window.lock()
+    demo.show(4)
+    for _ in range(5):  # five failed attempts in a row, as a wrong key held up would make
+        window.audit.record("deny", score=0.12, label="seven", reference_id=1, frames=40, source="demo")
+    window.lockout = window.audit.lockout()
+    wait(1200)
+    window.grab().save(str(OUT / "locked-out.png"))
     window.shutdown()
     store.close()
     return 0

@@ -425,7 +425,9 @@ def _verify_camera(args: argparse.Namespace, profile: _Profile) -> int:
     elif frames == 0:
         entry["reason"] = "no frames came from the camera"
     if len(gallery) and (frozen or entry["frames_with_subject"]):
-        snapshot = last if _keeps_snapshot(profile, outcome) else None
+        from unlock_app.core.audit import wants_snapshot
+
+        snapshot = last if wants_snapshot(profile.settings.snapshots, outcome) else None
         profile.audit.record(
             outcome,
             score=decision.score if decision.label else None,
@@ -437,10 +439,6 @@ def _verify_camera(args: argparse.Namespace, profile: _Profile) -> int:
         )
     _report([entry], args.json, _verify_line)
     return EXIT_OK if outcome == "unlock" else EXIT_DENY
-
-
-def _keeps_snapshot(profile: _Profile, outcome: str) -> bool:
-    return profile.settings.snapshots == "all" or (profile.settings.snapshots == "failed" and outcome != "unlock")
 
 
 def _log(args: argparse.Namespace) -> int:

@@ -80,6 +80,11 @@ class Lockout:
         return max(0.0, self.until - (time.time() if now is None else now))
 
 
+def wants_snapshot(setting: str, outcome: str) -> bool:
+    """Whether the ``snapshots`` setting (off, failed, all) keeps a picture of this attempt."""
+    return setting == "all" or (setting == "failed" and outcome != "unlock")
+
+
 def lockout_after(lockout: Lockout, success: bool, now: float) -> Lockout:
     """The lockout after one more attempt.
 

@@ -18,6 +18,7 @@ import numpy as np
 
 from unlock_app.core import paths, scene
 from unlock_app.core.images import load_image
+from unlock_app.core.preprocess import to_gray
 
 
 class CameraError(RuntimeError):
@@ -128,8 +129,12 @@ class FreezeDetector:
         """Whether the last frame repeated the one before: no new evidence, never counted."""
 
     def update(self, frame: np.ndarray, now: float) -> bool:
-        """Feed the next frame (BGR or gray) seen at ``now``; True while frozen."""
-        gray = frame if frame.ndim == 2 else cv2.cvtColor(frame[:, :, :3], cv2.COLOR_BGR2GRAY)
+        """Feed the next frame seen at ``now``; True while frozen.  A frame that is no
+        image at all breaks any run of identical ones."""
+        gray = to_gray(frame)
+        if gray is None:
+            self._previous, self._since, self.still = None, None, False
+            return False
         small = cv2.resize(gray, (160, 120), interpolation=cv2.INTER_AREA).astype(np.float32)
         still = self._previous is not None and float(np.abs(small - self._previous).mean()) <= self.tolerance
         self._previous = small

@@ -91,8 +91,9 @@ def distances(embedding: np.ndarray, gallery: Gallery) -> np.ndarray:
 
 
 def match(embedding: np.ndarray, gallery: Gallery) -> Match | None:
-    """The nearest reference to ``embedding`` (shape (D,)), or None for an empty gallery."""
-    if len(gallery) == 0:
+    """The nearest reference to ``embedding`` (shape (D,)); None for an empty gallery or
+    an embedding that is not finite (nothing can match it)."""
+    if len(gallery) == 0 or not np.isfinite(embedding).all():
         return None
     distance = distances(embedding, gallery)
     best = int(np.argmin(distance))

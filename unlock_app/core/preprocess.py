@@ -114,7 +114,7 @@ def preprocess(frame: np.ndarray, ink: Ink = "dark") -> Subject:
         a dark frame, a covered lens, noise); ``Subject.quality.reason`` says why.
         Never raises on a frame of any shape, dtype or content.
     """
-    gray = _to_gray_u8(frame)
+    gray = to_gray(frame)
     if gray is None:
         return _nothing("unusable frame")
     height, width = gray.shape
@@ -195,8 +195,9 @@ def _nothing(reason: str) -> Subject:
     return Subject(None, None, Quality(False, reason))
 
 
-def _to_gray_u8(frame: object) -> np.ndarray | None:
-    """Any numeric image to 8-bit grayscale, or None when it is not an image."""
+def to_gray(frame: object) -> np.ndarray | None:
+    """Any numeric image (any dtype; 1, 3 or 4 channels, BGR order) as 8-bit grayscale,
+    or None when it is not an image at all (empty, other shapes, not an array)."""
     if not isinstance(frame, np.ndarray) or frame.size == 0:
         return None
     if frame.ndim == 3 and frame.shape[2] == 1:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+import tempfile
 from pathlib import Path
 
 from unlock_app.core import paths
@@ -65,15 +66,26 @@ def run(args) -> int:
     config_dir = paths.config_dir(args.data_dir)
     settings, warnings = settings_module.load(config_dir)
     try:
-        store = ReferenceStore(data_dir)
-        audit = AuditLog(data_dir)
         weights = Path(args.weights) if args.weights else default_weights()
         matcher = Matcher(weights, args.device or settings.device)
-    except (StoreError, AuditError, ModelError) as error:
-        # The panel never opens without a store and a checked model.
+    except ModelError as error:
+        # Without a checked model nothing can be matched: say why and stop.
         QMessageBox.critical(None, "unlock-app cannot start", str(error))
         print(f"unlock-app: {error}", file=sys.stderr)
         return 2
+    unusable = []
+    placeholder = tempfile.TemporaryDirectory(prefix="unlock-app-unusable-")
+    try:
+        store = ReferenceStore(data_dir)
+    except StoreError as error:
+        # The damaged store is left as it is; the window opens, locked for good.
+        unusable.append(f"{error}. Nothing can unlock until then.")
+        store = ReferenceStore(Path(placeholder.name))
+    try:
+        audit = AuditLog(data_dir)
+    except AuditError as error:
+        unusable.append(f"{error}. Nothing can unlock until then: the lockout cannot be kept.")
+        audit = AuditLog(Path(placeholder.name))
     source, spec, banner = choose_camera(args.window_camera, settings.camera)
     first = [source]
 
@@ -90,6 +102,7 @@ def run(args) -> int:
         config_dir=config_dir,
         data_dir=data_dir,
         banner="\n".join([banner, *warnings]).strip(),
+        unusable="\n".join(unusable),
     )
     window.show()
     if window.first_run:
@@ -98,4 +111,5 @@ def run(args) -> int:
     window.shutdown()
     store.close()
     audit.close()
+    placeholder.cleanup()
     return code

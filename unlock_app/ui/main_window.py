@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (
 
 from enrollment.store import ReferenceStore
 from unlock_app.core import settings as settings_module
-from unlock_app.core.audit import AuditLog
+from unlock_app.core.audit import AuditLog, wants_snapshot
 from unlock_app.core.camera import DemoCamera, FrameSource, LatestFrame
 from unlock_app.core.decision import Attempt, Policy
 from unlock_app.core.matching import Matcher
@@ -71,6 +71,10 @@ class MainWindow(QMainWindow):
         notes live.
     banner : str
         A notice shown above the view (for example: no webcam, the demo camera is on).
+    unusable : str
+        Why the window can never unlock this time (a store or log that cannot be read);
+        shown in the banner.  The first-run enrollment is not offered either: a damaged
+        store is no invitation to enroll a new key.
     session_lock : SessionLockWatcher
         Tells when the desktop session locks (by default, watching the session bus).
     """
@@ -86,6 +90,7 @@ class MainWindow(QMainWindow):
         config_dir: Path,
         data_dir: Path,
         banner: str = "",
+        unusable: str = "",
         session_lock: SessionLockWatcher | None = None,
     ) -> None:
         super().__init__()
@@ -116,10 +121,11 @@ class MainWindow(QMainWindow):
 
         self.live_view = LiveView()
         self.live_view.threshold = self.threshold
-        self.banner = QLabel(banner)
+        self.unusable = unusable
+        self.banner = QLabel("\n".join(text for text in (unusable, banner) if text))
         self.banner.setObjectName("banner")
         self.banner.setWordWrap(True)
-        self.banner.setVisible(bool(banner))
+        self.banner.setVisible(bool(banner or unusable))
         self.first_run_button = QPushButton("Enroll your first key...")
         self.first_run_button.clicked.connect(self._on_first_run_clicked)
         lock_page = QWidget()
@@ -171,7 +177,7 @@ class MainWindow(QMainWindow):
 
     @property
     def first_run(self) -> bool:
-        return len(self.gallery) == 0
+        return len(self.gallery) == 0 and not self.unusable
 
     def lock(self) -> None:
         self.lock_state.set_unlocked(False)
@@ -221,13 +227,13 @@ class MainWindow(QMainWindow):
         self._latencies.append((result.finished_at - captured.time) * 1000)
         match = analysis.match
         self.live_view.set_analysis(analysis, self._thumbnail(match.reference_id) if match else None)
-        if self.lock_state.unlocked or self.first_run or self.lockout.remaining() > 0:
+        if self.lock_state.unlocked or self.first_run or self.unusable or self.lockout.remaining() > 0:
             return
         if captured.frozen:
             # A picture that stopped changing is a photo or a stuck camera: an attempt
             # that was under way, or one shown this way, ends as a failure, once.
             if not self._frozen and (self.attempt.active or analysis.subject.found):
-                self._finish("frozen", self.attempt.history, analysis, captured.frame)
+                self._finish("frozen", len(self.attempt.history), analysis, captured.frame)
                 self.attempt.reset()
             self._frozen = True
             return
@@ -239,7 +245,7 @@ class MainWindow(QMainWindow):
             return
         if analysis.subject.found and not self.attempt.active:
             self._outcome = ""
-        frames = [*self.attempt.history, analysis.result]
+        frames = len(self.attempt.history) + 1
         decision, ended = self.attempt.add(analysis.result, time.monotonic())
         if ended:
             self._finish("unlock" if decision.unlock else "deny", frames, analysis, captured.frame, decision)
@@ -248,21 +254,25 @@ class MainWindow(QMainWindow):
         elif ended:
             self._outcome = "No match"
 
-    def _finish(self, outcome: str, frames, analysis, frame, decision=None) -> None:
+    def _finish(self, outcome: str, frames: int, analysis, frame, decision=None) -> None:
         """Log a finished attempt (it also updates the lockout)."""
-        keep = self.settings.snapshots == "all" or (self.settings.snapshots == "failed" and outcome != "unlock")
         best = decision if decision is not None and decision.label else analysis.match
         self.lockout = self.audit.record(
             outcome,
             score=best.score if best else None,
             label=best.label if best else None,
             reference_id=best.reference_id if best else None,
-            frames=len(frames),
+            frames=frames,
             source=self.capture.source.name if self.capture.source else "camera",
-            snapshot=frame if keep else None,
+            snapshot=frame if wants_snapshot(self.settings.snapshots, outcome) else None,
         )
 
     def _on_text_timer(self) -> None:
+        # While locked out, matching stops altogether: no scores to probe the key with.
+        locked_out = self.lockout.remaining() > 0 and not self.lock_state.unlocked
+        if locked_out and not self.inference.paused:
+            self.live_view.set_analysis(None, None)
+        self.inference.paused = locked_out
         self.live_view.message, self.live_view.accent = self._status()
         self.live_view.update()
         self.camera_label.setText(f"Camera: {self._camera_state}")
@@ -278,6 +288,8 @@ class MainWindow(QMainWindow):
             return "Camera lost, retrying", RED
         if self.lock_state.unlocked:
             return "Unlocked", GREEN
+        if self.unusable:
+            return "Cannot unlock: see the message above", RED
         if self.first_run:
             return "Nothing enrolled yet: enroll your first key", AMBER
         remaining = self.lockout.remaining()

@@ -72,7 +72,10 @@ class CaptureThread(QThread):
                         self._stop.wait(_RETRY_DELAYS[min(attempt, len(_RETRY_DELAYS) - 1)])
                         attempt += 1
                         continue
-                frame = self._source.read()
+                try:
+                    frame = self._source.read()
+                except Exception:  # a driver or decoder failing mid-stream: as lost as no frame
+                    frame = None
                 if frame is None:
                     if getattr(self._source, "is_file", False):
                         self._reopen()  # a file has ended: play it again
@@ -132,6 +135,7 @@ class InferenceThread(QThread):
         self._result: Result | None = None
         self._signalled = False
         self.paused = False
+        """While True, frames are not analysed (a lockout stops matching)."""
 
     def set_gallery(self, gallery: Gallery) -> None:
         with self._lock:
