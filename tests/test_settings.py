@@ -62,3 +62,15 @@ def test_unreadable_file_is_kept_aside_not_lost(tmp_path):
     kept = list(tmp_path.glob(f"{SETTINGS_FILE}.unreadable-*"))
     assert len(kept) == 1 and kept[0].read_text() == "{ not json"
     assert load(tmp_path) == (settings, [])
+
+
+def test_folders_and_files_are_private(tmp_path):
+    import stat
+
+    from unlock_app.core import paths
+
+    data = paths.data_dir(tmp_path / "new" / "data")
+    config = paths.config_dir(tmp_path / "new" / "config")
+    saved = save(config, Settings())
+    assert stat.S_IMODE(data.stat().st_mode) == 0o700 and stat.S_IMODE(config.stat().st_mode) == 0o700
+    assert stat.S_IMODE(saved.stat().st_mode) == 0o600

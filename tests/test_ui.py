@@ -397,27 +397,13 @@ def test_a_frozen_picture_of_the_key_never_unlocks(qtbot, make_window, tmp_path)
 
 
 def test_the_app_starts_on_a_damaged_store_locked_for_good(tmp_path, monkeypatch, qtbot):
-    import argparse
-
-    from unlock_app.ui import app as app_module
-
     data = tmp_path / "profile"
     data.mkdir()
     damaged = data / "references.sqlite3"
     damaged.write_bytes(b"not a database" * 100)
     (data / "notes.txt").write_text("kept")
-    seen = {}
-
-    def fake_exec(self):
-        window = next(w for w in QApplication.topLevelWidgets() if isinstance(w, MainWindow) and w.isVisible())
-        seen["banner"] = window.banner.text()
-        seen["first_run"] = window.first_run
-        window.close()
-        return 0
-
-    monkeypatch.setattr(QApplication, "exec", fake_exec)
-    args = argparse.Namespace(data_dir=str(data), weights=None, device="cpu", window_camera="demo")
-    assert app_module.run(args) == 0
+    code, seen = _run_app(monkeypatch, data)
+    assert code == 0
     assert str(damaged) in seen["banner"] and "Nothing can unlock" in seen["banner"]
     assert seen["first_run"] is False  # no enrollment offered over a damaged store
     assert damaged.read_bytes() == b"not a database" * 100
@@ -468,3 +454,51 @@ def test_broken_frames_are_survived_and_never_unlock(qtbot, make_window, tmp_pat
     qtbot.waitUntil(lambda: len(seen) >= 20, timeout=20000)
     assert not window.lock_state.unlocked
     assert any(analysis.subject.found for analysis in seen)  # the good frames came through
+
+
+def _run_app(monkeypatch, data, **overrides):
+    """Run the app's start-up for real; returns its exit code and what its window showed."""
+    import argparse
+
+    from PySide6.QtWidgets import QMessageBox
+
+    from unlock_app.ui import app as app_module
+
+    seen = {}
+
+    def fake_exec(self):
+        window = next(w for w in QApplication.topLevelWidgets() if isinstance(w, MainWindow) and w.isVisible())
+        seen.update(banner=window.banner.text(), first_run=window.first_run, unlocked=window.lock_state.unlocked)
+        window.close()
+        return 0
+
+    monkeypatch.setattr(QApplication, "exec", fake_exec)
+    monkeypatch.setattr(QMessageBox, "critical", lambda *args: seen.update(critical=args[2]))
+    monkeypatch.setattr(QDialog, "exec", lambda self: QDialog.DialogCode.Rejected)  # the first-run dialog
+    args = argparse.Namespace(data_dir=str(data), weights=None, device="cpu", window_camera="demo")
+    for key, value in overrides.items():
+        setattr(args, key, value)
+    code = app_module.run(args)
+    QApplication.processEvents()  # anything the start-up queued runs while the patches hold
+    return code, seen
+
+
+def test_an_unreadable_settings_file_is_named_and_the_defaults_used(tmp_path, monkeypatch, qtbot):
+    data = tmp_path / "profile"
+    data.mkdir()
+    (data / "settings.json").write_text("{ this is not json")
+    code, seen = _run_app(monkeypatch, data)
+    assert code == 0 and str(data / "settings.json") in seen["banner"] and "defaults" in seen["banner"]
+    assert (data / "settings.json").read_text() == "{ this is not json"
+
+
+def test_tampered_weights_stop_the_app_before_any_window(tmp_path, monkeypatch, qtbot):
+    from unlock_app.core.model import card_path, default_weights
+
+    weights = tmp_path / "w.safetensors"
+    data = bytearray(default_weights().read_bytes())
+    data[100] ^= 0xFF
+    weights.write_bytes(bytes(data))
+    card_path(weights).write_text(card_path(default_weights()).read_text())
+    code, seen = _run_app(monkeypatch, tmp_path / "profile", weights=str(weights))
+    assert code == 2 and "SHA-256" in seen["critical"] and "banner" not in seen
