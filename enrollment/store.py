@@ -13,7 +13,6 @@ at worst an unused image file, never a reference without its data.
 
 from __future__ import annotations
 
-import os
 import sqlite3
 import uuid
 from collections.abc import Iterable, Sequence
@@ -24,7 +23,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from unlock_app.core.paths import write_atomic
+from unlock_app.core.paths import open_database, transaction, write_atomic
 from unlock_app.core.preprocess import INPUT_SIZE
 
 DATABASE = "references.sqlite3"
@@ -107,13 +106,8 @@ class ReferenceStore:
         self.images = self.root / IMAGES
         self.images.mkdir(parents=True, exist_ok=True, mode=0o700)
         self.path = self.root / DATABASE
-        fresh = not self.path.exists()
         try:
-            self._db = sqlite3.connect(self.path, isolation_level=None)
-            if fresh:
-                os.chmod(self.path, 0o600)
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=FULL")
+            self._db = open_database(self.path)
             version = self._db.execute("PRAGMA user_version").fetchone()[0]
             if version > _SCHEMA_VERSION:
                 raise StoreError(
@@ -136,9 +130,6 @@ class ReferenceStore:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def _transaction(self):
-        return _Transaction(self._db)
-
     def add(self, label: str, kind: str, items: Sequence[NewReference]) -> list[int]:
         """Add references, all or none.  Returns their ids."""
         label = check_label(label)
@@ -152,7 +143,7 @@ class ReferenceStore:
                 names.append(name)
             created = datetime.now(timezone.utc).isoformat(timespec="seconds")
             ids = []
-            with self._transaction():
+            with transaction(self._db):
                 for name, item in zip(names, items, strict=False):
                     cursor = self._db.execute(
                         "INSERT INTO reference (label, kind, created, image, input) VALUES (?, ?, ?, ?, ?)",
@@ -185,7 +176,7 @@ class ReferenceStore:
     def rename(self, label: str, new_label: str) -> int:
         """Give every reference of a key a new label; returns how many changed."""
         new_label = check_label(new_label)
-        with self._transaction():
+        with transaction(self._db):
             cursor = self._db.execute("UPDATE reference SET label = ? WHERE label = ?", (new_label, label))
         return cursor.rowcount
 
@@ -193,7 +184,7 @@ class ReferenceStore:
         """Delete references; returns the ids that existed.  Their images go after the rows."""
         ids = sorted(set(int(i) for i in ids))
         removed, files = [], []
-        with self._transaction():
+        with transaction(self._db):
             for reference_id in ids:
                 row = self._db.execute("SELECT image FROM reference WHERE id = ?", (reference_id,)).fetchone()
                 if row is None:
@@ -218,7 +209,7 @@ class ReferenceStore:
         stale = [row for row in rows if row[3] is None or row[4] != weights_sha256]
         if stale:
             fresh = embed(np.stack([_from_blob(row[2]).reshape(INPUT_SIZE, INPUT_SIZE) for row in stale]))
-            with self._transaction():
+            with transaction(self._db):
                 self._db.executemany(
                     "UPDATE reference SET embedding = ?, weights_sha256 = ? WHERE id = ?",
                     [(_to_blob(vector), weights_sha256, row[0]) for row, vector in zip(stale, fresh, strict=False)],
@@ -233,19 +224,6 @@ class ReferenceStore:
 
     def __len__(self) -> int:
         return int(self._db.execute("SELECT COUNT(*) FROM reference").fetchone()[0])
-
-
-class _Transaction:
-    """``BEGIN IMMEDIATE`` ... ``COMMIT``, or ``ROLLBACK`` on any exception."""
-
-    def __init__(self, db: sqlite3.Connection) -> None:
-        self._db = db
-
-    def __enter__(self) -> None:
-        self._db.execute("BEGIN IMMEDIATE")
-
-    def __exit__(self, kind, *exc: object) -> None:
-        self._db.execute("ROLLBACK" if kind else "COMMIT")
 
 
 def _to_blob(array: np.ndarray) -> bytes:

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from enrollment.store import NewReference
-from unlock_app.core.camera import FrameSource
+from unlock_app.core.camera import FrameSource, frames_until
 from unlock_app.core.images import ImageError, load_image
 from unlock_app.core.preprocess import preprocess
 
@@ -56,12 +56,7 @@ def from_camera(source: FrameSource, count: int, timeout: float, spacing: int = 
     seen = frames = 0
     deadline = time.monotonic() + timeout
     last_reason = "no frame arrived"
-    while len(items) < count and time.monotonic() < deadline:
-        frame = source.read()
-        if frame is None:
-            if getattr(source, "is_file", False):
-                break
-            continue
+    for frame in frames_until(source, deadline):
         frames += 1
         subject = preprocess(frame)
         if not subject.found:
@@ -69,6 +64,8 @@ def from_camera(source: FrameSource, count: int, timeout: float, spacing: int = 
             continue
         if seen % spacing == 0:
             items.append(NewReference(frame, subject.input))
+            if len(items) == count:
+                break
         seen += 1
     if len(items) < count:
         raise EnrollmentError(

@@ -374,7 +374,7 @@ def _verify_images(args: argparse.Namespace, profile: _Profile) -> int:
 
 
 def _verify_camera(args: argparse.Namespace, profile: _Profile) -> int:
-    from unlock_app.core.camera import FreezeDetector, VideoSource, open_camera
+    from unlock_app.core.camera import FreezeDetector, VideoSource, frames_until, open_camera
     from unlock_app.core.decision import Policy, decide
     from unlock_app.core.pipeline import analyse
 
@@ -388,12 +388,7 @@ def _verify_camera(args: argparse.Namespace, profile: _Profile) -> int:
     deadline = time.monotonic() + timeout
     decision = decide(history, policy)
     try:
-        while time.monotonic() < deadline and not decision.unlock:
-            frame = source.read()
-            if frame is None:
-                if getattr(source, "is_file", False):
-                    break
-                continue
+        for frame in frames_until(source, deadline):
             frames += 1
             if freeze is not None:
                 if freeze.update(frame, time.monotonic()):
@@ -404,6 +399,8 @@ def _verify_camera(args: argparse.Namespace, profile: _Profile) -> int:
             last = frame
             history.append(analyse(frame, profile.matcher, gallery).result)
             decision = decide(history, policy)
+            if decision.unlock:
+                break
     finally:
         source.close()
     outcome = "frozen" if frozen else "unlock" if decision.unlock else "deny"

@@ -7,7 +7,6 @@ resets the lockout.
 
 from __future__ import annotations
 
-import os
 import sqlite3
 import time
 import uuid
@@ -18,7 +17,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from unlock_app.core.paths import write_atomic
+from unlock_app.core.paths import open_database, transaction, write_atomic
 
 DATABASE = "audit.sqlite3"
 SNAPSHOTS = "snapshots"
@@ -107,13 +106,8 @@ class AuditLog:
         self.root = Path(root)
         self.path = self.root / DATABASE
         self.snapshots = self.root / SNAPSHOTS
-        fresh = not self.path.exists()
         try:
-            self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
-            if fresh:
-                os.chmod(self.path, 0o600)
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=FULL")
+            self._db = open_database(self.path)
             self._db.executescript(f"BEGIN IMMEDIATE; {_SCHEMA} COMMIT;")
         except sqlite3.DatabaseError as error:
             raise AuditError(
@@ -146,24 +140,22 @@ class AuditLog:
         now = time.time() if now is None else now
         name = self._save_snapshot(snapshot) if snapshot is not None else None
         stamp = datetime.fromtimestamp(now, timezone.utc).isoformat(timespec="milliseconds")
-        self._db.execute("BEGIN IMMEDIATE")
         try:
-            self._db.execute(
-                "INSERT INTO attempt (time, outcome, score, label, reference_id, frames, source, snapshot) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (stamp, outcome, score, label, reference_id, frames, source, name),
-            )
-            lockout = lockout_after(self.lockout(), outcome == "unlock", now)
-            self._db.execute(
-                "UPDATE lockout SET failures = ?, until = ? WHERE id = 1", (lockout.failures, lockout.until)
-            )
-            dropped = self._db.execute(
-                "SELECT snapshot FROM attempt WHERE id <= (SELECT MAX(id) FROM attempt) - ?", (MAX_ATTEMPTS,)
-            ).fetchall()
-            self._db.execute("DELETE FROM attempt WHERE id <= (SELECT MAX(id) FROM attempt) - ?", (MAX_ATTEMPTS,))
-            self._db.execute("COMMIT")
+            with transaction(self._db):
+                self._db.execute(
+                    "INSERT INTO attempt (time, outcome, score, label, reference_id, frames, source, snapshot) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    (stamp, outcome, score, label, reference_id, frames, source, name),
+                )
+                lockout = lockout_after(self.lockout(), outcome == "unlock", now)
+                self._db.execute(
+                    "UPDATE lockout SET failures = ?, until = ? WHERE id = 1", (lockout.failures, lockout.until)
+                )
+                dropped = self._db.execute(
+                    "SELECT snapshot FROM attempt WHERE id <= (SELECT MAX(id) FROM attempt) - ?", (MAX_ATTEMPTS,)
+                ).fetchall()
+                self._db.execute("DELETE FROM attempt WHERE id <= (SELECT MAX(id) FROM attempt) - ?", (MAX_ATTEMPTS,))
         except BaseException:
-            self._db.execute("ROLLBACK")
             if name:
                 (self.snapshots / name).unlink(missing_ok=True)
             raise

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -145,6 +146,17 @@ class FreezeDetector:
         if self._since is None:
             self._since = now
         return now - self._since >= self.seconds
+
+
+def frames_until(source: FrameSource, deadline: float) -> Iterator[np.ndarray]:
+    """The source's frames until ``deadline`` (``time.monotonic()``); a file's end stops
+    them early, a live camera that skips a frame does not."""
+    while time.monotonic() < deadline:
+        frame = source.read()
+        if frame is not None:
+            yield frame
+        elif getattr(source, "is_file", False):
+            return
 
 
 def demo_digits() -> dict[int, np.ndarray]:

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import os
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import platformdirs
@@ -63,3 +66,30 @@ def replace_atomic(source: Path, target: Path) -> None:
         os.fsync(directory)
     finally:
         os.close(directory)
+
+
+def open_database(path: Path) -> sqlite3.Connection:
+    """An SQLite database for our data: created 0600, write-ahead log, every commit
+    synced to disk, transactions only where :func:`transaction` opens them.
+
+    Raises sqlite3.DatabaseError for a file that is not a database (the caller names it).
+    """
+    fresh = not path.exists()
+    database = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    if fresh:
+        os.chmod(path, 0o600)
+    database.execute("PRAGMA journal_mode=WAL")
+    database.execute("PRAGMA synchronous=FULL")
+    return database
+
+
+@contextmanager
+def transaction(database: sqlite3.Connection) -> Iterator[None]:
+    """``BEGIN IMMEDIATE`` ... ``COMMIT``, or ``ROLLBACK`` on any exception."""
+    database.execute("BEGIN IMMEDIATE")
+    try:
+        yield
+    except BaseException:
+        database.execute("ROLLBACK")
+        raise
+    database.execute("COMMIT")
