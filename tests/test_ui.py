@@ -213,6 +213,7 @@ def test_settings_dialog_threshold_moves_the_rates_and_persists(qtbot, make_wind
         dialog.spin.setValue(0.8)
         assert dialog.slider.value() == 800
         dialog.frames_required.setValue(2)
+        dialog.snapshots.setCurrentIndex(dialog.snapshots.findData("failed"))
         return QDialog.DialogCode.Accepted
 
     monkeypatch.setattr(SettingsDialog, "exec", run_dialog)
@@ -220,7 +221,7 @@ def test_settings_dialog_threshold_moves_the_rates_and_persists(qtbot, make_wind
     assert previews == [0.99]
     assert window.live_view.threshold == 0.8 and window.attempt.policy.threshold == 0.8
     saved, warnings = settings_module.load(window.config_dir)
-    assert saved.threshold == 0.8 and saved.frames_required == 2 and warnings == []
+    assert saved.threshold == 0.8 and saved.frames_required == 2 and saved.snapshots == "failed" and warnings == []
 
 
 def test_notes_are_saved_and_reloaded(qtbot, make_window, profile):

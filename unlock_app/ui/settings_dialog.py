@@ -140,6 +140,12 @@ class SettingsDialog(QDialog):
         self.idle_relock.setSpecialValueText("never")
         self.relock_when_away = QCheckBox("Lock when the window is minimised or the session locks")
         self.relock_when_away.setChecked(settings.relock_when_away)
+        self.snapshots = QComboBox()
+        for value, text in (("off", "Off"), ("failed", "Of failed attempts"), ("all", "Of every attempt")):
+            self.snapshots.addItem(text, value)
+        self.snapshots.setCurrentIndex(self.snapshots.findData(settings.snapshots))
+        self.check_frozen_files = QCheckBox("Also check video files and the demo camera for a frozen picture")
+        self.check_frozen_files.setChecked(settings.check_frozen_files)
 
         threshold_row = QHBoxLayout()
         threshold_row.addWidget(self.slider, 1)
@@ -156,6 +162,8 @@ class SettingsDialog(QDialog):
         form.addRow("Compute device (at next start)", self.device)
         form.addRow("Lock after idle", self.idle_relock)
         form.addRow("", self.relock_when_away)
+        form.addRow("Pictures in the log", self.snapshots)
+        form.addRow("", self.check_frozen_files)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
@@ -218,6 +226,8 @@ class SettingsDialog(QDialog):
             device=self.device.currentText(),
             idle_relock=float(self.idle_relock.value()),
             relock_when_away=self.relock_when_away.isChecked(),
+            snapshots=self.snapshots.currentData(),
+            check_frozen_files=self.check_frozen_files.isChecked(),
         )
 
 
