@@ -211,9 +211,10 @@ def to_gray(frame: object) -> np.ndarray | None:
     elif np.issubdtype(frame.dtype, np.number) or frame.dtype == np.bool_:
         values = np.nan_to_num(frame.astype(np.float32), nan=0.0, posinf=0.0, neginf=0.0)
         top = float(values.max()) if values.size else 0.0
+        values = np.clip(values, 0.0, 255.0)  # first: scaling a huge negative would overflow
         if frame.dtype == np.bool_ or (np.issubdtype(frame.dtype, np.floating) and top <= 1.0):
-            values = values * 255.0
-        image = np.clip(values, 0, 255).astype(np.uint8)
+            values = values * 255.0  # a [0, 1] image
+        image = values.astype(np.uint8)
     else:
         return None
     image = np.ascontiguousarray(image)
