@@ -24,7 +24,10 @@ class UsageError(Exception):
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="unlock-app",
-        description="Unlock with what you show your webcam: enroll keys, verify and identify images or camera streams.",
+        description=(
+            "Unlock with what you show your webcam. With no COMMAND, opens the window; the commands "
+            "enroll keys, verify and identify images or camera streams, and more."
+        ),
     )
     parser.add_argument("--data-dir", metavar="DIR", help="keep references and settings in DIR (a separate profile)")
     parser.add_argument("--weights", metavar="PATH", help="model weights (.safetensors with its .json card beside it)")
