@@ -12,18 +12,13 @@ from __future__ import annotations
 
 import argparse
 import sys
-import tempfile
 import time
-from pathlib import Path
 
 import numpy as np
+from demo_profile import demo_profile
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication
 
-from enrollment.store import ReferenceStore
-from enrollment.workflow import from_images
-from unlock_app.core import paths
-from unlock_app.core.audit import AuditLog
 from unlock_app.core.camera import DemoCamera
 from unlock_app.core.matching import Matcher
 from unlock_app.core.model import default_weights
@@ -38,16 +33,13 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=30.0)
     args = parser.parse_args()
     app = QApplication(sys.argv[:1])
-    profile = Path(tempfile.mkdtemp(prefix="unlock-app-bench-"))
-    digits = paths.bundled("resources") / "digits"
-    store = ReferenceStore(profile)
-    store.add("seven", "digit", from_images([digits / "7_0.png", digits / "7_1.png"]))
+    profile, store, audit = demo_profile("unlock-app-bench-")
     demo = DemoCamera(3, seed=1)
     window = MainWindow(
         camera=lambda: demo,
         matcher=Matcher(default_weights(), "cpu"),
         store=store,
-        audit=AuditLog(profile),
+        audit=audit,
         settings=Settings(idle_relock=0.5),
         config_dir=profile,
         data_dir=profile,
@@ -78,6 +70,7 @@ def main() -> int:
     frames = (window.buffer.latest().index if window.buffer.latest() else 0) - frames_before
     window.shutdown()
     store.close()
+    audit.close()
     blocked = np.maximum(np.array(gaps[1:]), 0.0)
     p50, p99 = np.percentile(blocked, (50, 99))
     print(

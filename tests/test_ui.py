@@ -503,3 +503,11 @@ def test_tampered_weights_stop_the_app_before_any_window(tmp_path, monkeypatch, 
     card_path(weights).write_text(card_path(default_weights()).read_text())
     code, seen = _run_app(monkeypatch, tmp_path / "profile", weights=str(weights))
     assert code == 2 and "SHA-256" in seen["critical"] and "banner" not in seen
+
+
+def test_the_window_comes_back_where_it_was(qtbot, make_window):
+    first = make_window(lambda: DemoCamera(None))
+    first.resize(777, 555)
+    first.shutdown()
+    second = make_window(lambda: DemoCamera(None))
+    assert (second.width(), second.height()) == (777, 555)

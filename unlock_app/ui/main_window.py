@@ -7,7 +7,7 @@ from collections import deque
 from collections.abc import Callable
 from pathlib import Path
 
-from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
+from PySide6.QtCore import QEvent, QObject, QSettings, Qt, QTimer, Signal
 from PySide6.QtGui import QKeyEvent, QPixmap
 from PySide6.QtWidgets import (
     QApplication,
@@ -96,6 +96,11 @@ class MainWindow(QMainWindow):
         super().__init__()
         self.setWindowTitle("unlock-app")
         self.resize(1000, 720)
+        # Where the window was is the one thing kept in QSettings; all else is Settings.
+        self._geometry = QSettings("unlock-app", "window")
+        saved = self._geometry.value("geometry")
+        if saved is not None:
+            self.restoreGeometry(saved)
         self.matcher = matcher
         self.store = store
         self.audit = audit
@@ -421,6 +426,7 @@ class MainWindow(QMainWindow):
     def shutdown(self) -> None:
         """Stop the threads and save what is open.  Safe to call twice."""
         QApplication.instance().removeEventFilter(self)
+        self._geometry.setValue("geometry", self.saveGeometry())
         for timer in (self._paint_timer, self._text_timer, self._idle_timer):
             timer.stop()
         self.panel.save_notes()
