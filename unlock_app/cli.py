@@ -377,7 +377,7 @@ def _verify_images(args: argparse.Namespace, profile: _Profile) -> int:
 
 
 def _verify_camera(args: argparse.Namespace, profile: _Profile) -> int:
-    from unlock_app.core.camera import FreezeDetector, VideoSource, frames_until, open_camera
+    from unlock_app.core.camera import frames_until, freeze_detector_for, open_camera
     from unlock_app.core.decision import Policy, decide
     from unlock_app.core.pipeline import analyse
 
@@ -385,8 +385,7 @@ def _verify_camera(args: argparse.Namespace, profile: _Profile) -> int:
     policy = Policy(profile.threshold, profile.settings.frames_required, profile.settings.frames_window)
     timeout = args.timeout or profile.settings.attempt_timeout
     source = open_camera(args.camera)
-    live = isinstance(source, VideoSource) and not source.is_file
-    freeze = FreezeDetector() if live or profile.settings.check_frozen_files else None
+    freeze = freeze_detector_for(source, profile.settings.check_frozen_files)
     history, frames, frozen, last = [], 0, False, None
     deadline = time.monotonic() + timeout
     decision = decide(history, policy)

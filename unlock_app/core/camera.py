@@ -148,6 +148,13 @@ class FreezeDetector:
         return now - self._since >= self.seconds
 
 
+def freeze_detector_for(source: FrameSource, check_files: bool) -> FreezeDetector | None:
+    """A freeze check for this source: always for webcams and streams; for video files and
+    the demo camera only when ``check_files`` (the setting ``check_frozen_files``)."""
+    live = isinstance(source, VideoSource) and not source.is_file
+    return FreezeDetector() if live or check_files else None
+
+
 def frames_until(source: FrameSource, deadline: float) -> Iterator[np.ndarray]:
     """The source's frames until ``deadline`` (``time.monotonic()``); a file's end stops
     them early, a live camera that skips a frame does not."""

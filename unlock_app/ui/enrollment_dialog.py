@@ -27,7 +27,7 @@ from PySide6.QtWidgets import (
 from enrollment import workflow
 from enrollment.store import NewReference, ReferenceStore, check_label
 from unlock_app.core.camera import LatestFrame
-from unlock_app.core.matching import Gallery, Matcher, distances, similarity
+from unlock_app.core.matching import Gallery, Matcher, match, similarity
 from unlock_app.core.pipeline import Analysis
 from unlock_app.core.preprocess import Subject, preprocess
 from unlock_app.ui.live_view import LiveView, input_image
@@ -207,17 +207,20 @@ class EnrollmentDialog(QDialog):
         if self.samples:
             embeddings = self.matcher.embed(np.stack([s.input for s in self.samples]))
             label = self.label.text().strip()
-            if len(self.gallery):
-                for embedding in embeddings:
-                    nearest = distances(embedding, self.gallery)
-                    others = [i for i in range(len(self.gallery)) if self._label_of(i) != label]
-                    if others and similarity(nearest[others]).max() >= self.threshold:
-                        closest = max(others, key=lambda i: -nearest[i])
-                        warnings.append(
-                            f"A sample looks like the key {self._label_of(closest)!r}: the two keys could open "
-                            "each other. Use a different digit or object."
-                        )
-                        break
+            for embedding in embeddings:
+                # match() already has the best score of every key: one vectorised pass.
+                best = match(embedding, self.gallery)
+                alike = {
+                    other: score
+                    for other, score in (best.label_scores.items() if best else ())
+                    if other != label and score >= self.threshold
+                }
+                if alike:
+                    warnings.append(
+                        f"A sample looks like the key {max(alike, key=alike.get)!r}: the two keys could open "
+                        "each other. Use a different digit or object."
+                    )
+                    break
             if len(embeddings) > 1:
                 pairwise = np.sqrt(((embeddings[:, None] - embeddings[None]) ** 2).sum(-1))
                 if similarity(pairwise).min() < self.threshold:
@@ -225,10 +228,6 @@ class EnrollmentDialog(QDialog):
                         "Some samples do not look like each other: are they all the same key? Drop the odd one out."
                     )
         self.warning.setText("\n".join(warnings))
-
-    def _label_of(self, row: int) -> str:
-        index = int(np.searchsorted(self.gallery.starts, row, side="right") - 1)
-        return self.gallery.labels[index]
 
     def _update_buttons(self) -> None:
         ok = bool(self.samples) and bool(self.label.text().strip())

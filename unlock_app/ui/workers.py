@@ -15,7 +15,14 @@ from dataclasses import dataclass
 
 from PySide6.QtCore import QThread, Signal
 
-from unlock_app.core.camera import CameraError, Captured, FrameSource, FreezeDetector, LatestFrame, VideoSource
+from unlock_app.core.camera import (
+    CameraError,
+    Captured,
+    FrameSource,
+    FreezeDetector,
+    LatestFrame,
+    freeze_detector_for,
+)
 from unlock_app.core.matching import Gallery, Matcher
 from unlock_app.core.pipeline import Analysis, analyse
 
@@ -66,7 +73,7 @@ class CaptureThread(QThread):
                 if self._source is None:
                     try:
                         self._source = self._open_source()
-                        self._freeze = FreezeDetector() if self._checks_freezing(self._source) else None
+                        self._freeze = freeze_detector_for(self._source, self._check_frozen_files)
                     except CameraError:
                         self._set_state("lost")
                         self._stop.wait(_RETRY_DELAYS[min(attempt, len(_RETRY_DELAYS) - 1)])
@@ -98,11 +105,6 @@ class CaptureThread(QThread):
             if self._source is not None:
                 self._source.close()
             self._set_state("stopped")
-
-    def _checks_freezing(self, source: FrameSource) -> bool:
-        """Webcams and streams always; video files and the demo camera if the setting says."""
-        live = isinstance(source, VideoSource) and not source.is_file
-        return live or self._check_frozen_files
 
     def _reopen(self) -> None:
         if self._source is not None:
