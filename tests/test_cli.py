@@ -342,3 +342,14 @@ def test_snapshots_follow_the_setting(run, tmp_path):
     assert [e["outcome"] for e in entries] == ["deny", "unlock", "unlock"]
     assert entries[0]["snapshot"] and Path(entries[0]["snapshot"]).is_file()
     assert entries[1]["snapshot"] is None and entries[2]["snapshot"] is None
+
+
+def test_every_bad_file_gets_its_own_line(run, tmp_path):
+    empty = tmp_path / "empty.png"
+    empty.write_bytes(b"")
+    missing = tmp_path / "missing.jpg"
+    code, _, err = run("enroll", "--label", "7", str(empty), str(missing))
+    lines = err.strip().splitlines()
+    assert code == 2 and len(lines) == 2
+    assert all(line.startswith("unlock-app: ") for line in lines)
+    assert str(empty) in lines[0] and str(missing) in lines[1]

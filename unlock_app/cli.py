@@ -123,7 +123,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         # Known problems (bad file, model, store, camera) carry a message for the user.
         known = _known_errors()
         if isinstance(error, known):
-            print(f"unlock-app: {error}", file=sys.stderr)
+            for line in str(error).splitlines():  # one line per bad file, each named
+                print(f"unlock-app: {line}", file=sys.stderr)
             return EXIT_BAD_INPUT
         raise
 
