@@ -86,8 +86,10 @@ def distances(embedding: np.ndarray, gallery: Gallery) -> np.ndarray:
     # The product runs in torch's thread pool, the one inference already uses: numpy's
     # BLAS would start threads of its own that fight torch's for the same cores.
     products = torch.mv(torch.from_numpy(gallery.embeddings), torch.from_numpy(query)).numpy()
-    squared = gallery.norms - 2.0 * products + float(query.astype(np.float64) @ query)
-    return np.sqrt(np.maximum(squared, 0.0))
+    with np.errstate(over="ignore", invalid="ignore"):
+        # An absurdly large embedding saturates to an infinite distance: nothing alike.
+        squared = gallery.norms - 2.0 * products.astype(np.float64) + float(query.astype(np.float64) @ query)
+    return np.sqrt(np.maximum(np.nan_to_num(squared, nan=np.inf), 0.0))
 
 
 def match(embedding: np.ndarray, gallery: Gallery) -> Match | None:
