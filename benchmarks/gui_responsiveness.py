@@ -20,8 +20,7 @@ from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication
 
 from unlock_app.core.camera import DemoCamera
-from unlock_app.core.matching import Matcher
-from unlock_app.core.model import default_weights
+from unlock_app.core.pipeline import Models
 from unlock_app.core.settings import Settings
 from unlock_app.ui.main_window import MainWindow
 
@@ -37,7 +36,7 @@ def main() -> int:
     demo = DemoCamera(3, seed=1)
     window = MainWindow(
         camera=lambda: demo,
-        matcher=Matcher(default_weights(), "cpu"),
+        models=Models("cpu"),
         store=store,
         audit=audit,
         settings=Settings(idle_relock=0.5),

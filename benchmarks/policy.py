@@ -19,9 +19,8 @@ import numpy as np
 
 from unlock_app.core import scene
 from unlock_app.core.decision import FrameResult, Policy, decide
-from unlock_app.core.matching import Gallery, Matcher
-from unlock_app.core.model import default_weights
-from unlock_app.core.pipeline import analyse
+from unlock_app.core.matching import Gallery
+from unlock_app.core.pipeline import Models, analyse
 from unlock_app.core.preprocess import preprocess
 from unlock_app.core.settings import Settings
 from unlock_app.core.training import load_split
@@ -29,14 +28,14 @@ from unlock_app.core.training import load_split
 SEED = 7
 
 
-def _attempt(matcher: Matcher, gallery: Gallery, digit: np.ndarray, frames: int, rng) -> list[FrameResult]:
+def _attempt(models: Models, gallery: Gallery, digit: np.ndarray, frames: int, rng) -> list[FrameResult]:
     look = scene.random_look(rng)
     card = scene.make_card(digit, look)
     pose = scene.random_pose(rng)
     results = []
     for _ in range(frames):
         pose = scene.jitter(pose, rng)
-        results.append(analyse(scene.render(card, pose, look, rng), matcher, gallery).result)
+        results.append(analyse(scene.render(card, pose, look, rng), models, {"digit": gallery}).result)
     return results
 
 
@@ -51,7 +50,8 @@ def main() -> int:
     args = parser.parse_args()
     rng = np.random.default_rng(SEED)
     split = load_split()
-    matcher = Matcher(default_weights(), "cpu")
+    models = Models("cpu")
+    matcher = models["digit"]
     by_class = {d: np.flatnonzero(split.test_labels == d) for d in range(10)}
     defaults = Settings()
     policies = {
@@ -69,7 +69,7 @@ def main() -> int:
         gallery = Gallery.build(matcher.embed(np.stack(enrolled)), [0, 1], ["key", "key"])
         shown_class = key_class if genuine else int(rng.choice([c for c in range(10) if c != key_class]))
         shown = members[2] if genuine else rng.choice(by_class[shown_class])
-        results = _attempt(matcher, gallery, split.test_images[shown], args.frames, rng)
+        results = _attempt(models, gallery, split.test_images[shown], args.frames, rng)
         for name, policy in policies.items():
             outcomes[name]["genuine" if genuine else "impostor"].append(_unlocks(results, policy))
     print(

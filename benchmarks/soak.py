@@ -22,9 +22,8 @@ from demo_profile import demo_profile
 from PySide6.QtWidgets import QApplication
 
 from unlock_app.core.camera import DemoCamera
-from unlock_app.core.matching import Gallery, Matcher
-from unlock_app.core.model import default_weights
-from unlock_app.core.pipeline import analyse
+from unlock_app.core.matching import Gallery
+from unlock_app.core.pipeline import Models, analyse
 from unlock_app.core.settings import Settings
 from unlock_app.ui.main_window import MainWindow
 from unlock_app.ui.session_lock import SessionLockWatcher
@@ -51,16 +50,17 @@ def main() -> int:
     args = parser.parse_args()
     app = QApplication(sys.argv[:1])
     profile, store, audit = demo_profile("unlock-app-soak-")
-    matcher = Matcher(default_weights(), "cpu")
+    models = Models("cpu")
     # Pools that live as long as the process (OpenCV's, Qt's D-Bus connection) start on
     # first use; one pass through the pipeline before counting keeps them out of the count.
-    analyse(DemoCamera(7, fps=0).read(), matcher, Gallery.build(matcher.embed(np.zeros((1, 28, 28))), [0], ["x"]))
+    gallery = Gallery.build(models["digit"].embed(np.zeros((1, 28, 28))), [0], ["x"])
+    analyse(DemoCamera(7, fps=0).read(), models, {"digit": gallery})
     SessionLockWatcher()
     threads_before = _threads()
     demo = DemoCamera(7, seed=2, fps=0)
     window = MainWindow(
         camera=lambda: demo,
-        matcher=matcher,
+        models=models,
         store=store,
         audit=audit,
         settings=Settings(idle_relock=0.2, attempt_timeout=1.0),

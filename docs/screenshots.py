@@ -2,8 +2,8 @@
 
     QT_QPA_PLATFORM=offscreen python docs/screenshots.py   # or under Xvfb with DISPLAY set
 
-Writes docs/lock-screen.png, docs/enrollment.png, docs/panel.png, docs/settings.png and
-docs/locked-out.png, using a throwaway profile (it never touches yours).
+Writes docs/lock-screen.png, docs/object-match.png, docs/enrollment.png, docs/panel.png,
+docs/settings.png and docs/locked-out.png, using a throwaway profile (it never touches yours).
 """
 
 from __future__ import annotations
@@ -16,12 +16,11 @@ from PySide6.QtCore import QEventLoop, QTimer
 from PySide6.QtWidgets import QApplication
 
 from enrollment.store import ReferenceStore
-from enrollment.workflow import from_images
+from enrollment.workflow import from_camera, from_images
 from unlock_app.core import paths
 from unlock_app.core.audit import AuditLog
 from unlock_app.core.camera import DemoCamera
-from unlock_app.core.matching import Matcher
-from unlock_app.core.model import default_weights
+from unlock_app.core.pipeline import Models
 from unlock_app.core.settings import Settings
 from unlock_app.ui.app import STYLE_SHEET
 from unlock_app.ui.enrollment_dialog import EnrollmentDialog
@@ -45,11 +44,12 @@ def main() -> int:
     store = ReferenceStore(profile)
     store.add("seven", "digit", from_images([digits / f"7_{i}.png" for i in range(3)]))
     store.add("three", "digit", from_images([digits / f"3_{i}.png" for i in range(2)]))
-    matcher = Matcher(default_weights(), "cpu")
+    store.add("key tag", "object", from_camera(DemoCamera("b", seed=11, fps=0), 5, 30.0, "object"))
+    models = Models("cpu")
     demo = DemoCamera(4, seed=11)
     window = MainWindow(
         camera=lambda: demo,
-        matcher=matcher,
+        models=models,
         store=store,
         audit=AuditLog(profile),
         settings=Settings(),
@@ -60,6 +60,22 @@ def main() -> int:
     window.show()
     wait(2500)
     window.grab().save(str(OUT / "lock-screen.png"))  # a 4 is shown: no match
+
+    demo.show("b")  # the enrolled tag: matched, the panel opens
+    for _ in range(100):
+        wait(50)
+        analysis = window.live_view.analysis
+        match = analysis.match if analysis is not None else None
+        if match is not None and analysis.kind == "object" and match.score >= window.policy.threshold_for("object"):
+            break
+    window.grab().save(str(OUT / "object-match.png"))
+    for _ in range(100):
+        wait(100)
+        if window.lock_state.unlocked:
+            break
+    window.lock()
+    demo.show(None)
+    wait(600)
 
     demo.show(7)
     for _ in range(100):
@@ -73,28 +89,28 @@ def main() -> int:
 
     dialog = EnrollmentDialog(
         buffer=window.buffer,
-        matcher=matcher,
+        models=models,
         store=store,
-        gallery=window.gallery,
-        threshold=window.threshold,
+        galleries=window.galleries,
+        policy=window.policy,
         parent=window,
     )
-    demo.show(2)
-    dialog.label.setText("two")
+    demo.show("a")
+    dialog.kind.setCurrentIndex(dialog.kind.findData("object"))
+    dialog.label.setText("badge")
     dialog.show()
     for _ in range(100):
         wait(100)
-        if len(dialog.samples) >= 5:
+        if len(dialog.samples) >= 4:
             break
     wait(300)
     dialog.grab().save(str(OUT / "enrollment.png"))
     dialog.reject()
 
     settings = SettingsDialog(
-        settings=window.settings, matcher=matcher, store=store, on_threshold=lambda t: None, parent=window
+        settings=window.settings, models=models, store=store, on_threshold=lambda kind, t: None, parent=window
     )
-    settings.use_default.setChecked(False)
-    settings.spin.setValue(0.6)
+    settings.kind.setCurrentIndex(settings.kind.findData("object"))
     settings.show()
     wait(300)
     settings.grab().save(str(OUT / "settings.png"))

@@ -24,14 +24,16 @@ import cv2
 import numpy as np
 
 from unlock_app.core.paths import open_database, transaction, write_atomic
-from unlock_app.core.preprocess import INPUT_SIZE
+from unlock_app.core.preprocess import INPUT_SHAPES, object_crop, preprocess_object
 
 DATABASE = "references.sqlite3"
 IMAGES = "references"
 KINDS = ("digit", "object")
+_A = {"digit": "a digit", "object": "an object"}
 MAX_LABEL = 64
 _MAX_IMAGE_SIDE = 1280
-_SCHEMA_VERSION = 1
+_SCHEMA_VERSION = 2
+"""1: every input was a 28x28 digit input.  2: an object's input is its 48x48 colour crop."""
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS reference (
@@ -59,7 +61,7 @@ class Reference:
     Attributes
     ----------
     input : numpy.ndarray
-        The preprocessed model input, float32 (28, 28).
+        The preprocessed model input, float32 of the kind's shape (``INPUT_SHAPES``).
     image : pathlib.Path
         The source image file.
     """
@@ -115,11 +117,35 @@ class ReferenceStore:
                 )
             if version == 0:
                 self._db.executescript(f"BEGIN IMMEDIATE; {_SCHEMA} PRAGMA user_version={_SCHEMA_VERSION}; COMMIT;")
+            elif version == 1:
+                self._upgrade_object_inputs()
         except sqlite3.DatabaseError as error:
             raise StoreError(
                 f"{self.path}: the reference database cannot be read ({error}); it was left as it is: "
                 "move it away to start a new store, or use --data-dir"
             ) from None
+
+    def _upgrade_object_inputs(self) -> None:
+        """Schema 1 to 2: object references get the object model's input, made again
+        from their source images (schema 1 gave every reference a digit input)."""
+        rows = self._db.execute("SELECT id, image FROM reference WHERE kind = 'object'").fetchall()
+        inputs = []
+        for reference_id, name in rows:
+            image = cv2.imread(str(self.images / name), cv2.IMREAD_COLOR)
+            if image is None:
+                raise StoreError(
+                    f"{self.images / name}: the image of object reference {reference_id} cannot be read, so its "
+                    "input cannot be made for this version; restore the file, or move the store away"
+                )
+            subject = preprocess_object(image)
+            whole = (0, 0, image.shape[1], image.shape[0])
+            inputs.append(subject.input if subject.found else object_crop(image, whole))
+        with transaction(self._db):
+            self._db.executemany(
+                "UPDATE reference SET input = ?, embedding = NULL, weights_sha256 = NULL WHERE id = ?",
+                [(_to_blob(data), row[0]) for data, row in zip(inputs, rows, strict=True)],
+            )
+            self._db.execute(f"PRAGMA user_version={_SCHEMA_VERSION}")
 
     def close(self) -> None:
         self._db.close()
@@ -135,6 +161,12 @@ class ReferenceStore:
         label = check_label(label)
         if kind not in KINDS:
             raise ValueError(f"unknown kind {kind!r}: use one of {', '.join(KINDS)}")
+        for item in items:
+            if np.shape(item.input) != INPUT_SHAPES[kind]:
+                raise ValueError(f"a {kind} reference needs an input of shape {INPUT_SHAPES[kind]}")
+        existing = self._db.execute("SELECT kind FROM reference WHERE label = ? LIMIT 1", (label,)).fetchone()
+        if existing is not None and existing[0] != kind:
+            raise ValueError(f"{label!r} is already {_A[existing[0]]} key: choose another label for this {kind}")
         names = []
         try:
             for item in items:
@@ -165,7 +197,7 @@ class ReferenceStore:
                 kind=row[2],
                 created=datetime.fromisoformat(row[3]),
                 image=self.images / row[4],
-                input=_from_blob(row[5]).reshape(INPUT_SIZE, INPUT_SIZE),
+                input=_from_blob(row[5]).reshape(INPUT_SHAPES[row[2]]),
             )
             for row in rows
         ]
@@ -176,6 +208,12 @@ class ReferenceStore:
     def rename(self, label: str, new_label: str) -> int:
         """Give every reference of a key a new label; returns how many changed."""
         new_label = check_label(new_label)
+        kinds = {
+            row[0]
+            for row in self._db.execute("SELECT DISTINCT kind FROM reference WHERE label IN (?, ?)", (label, new_label))
+        }
+        if len(kinds) > 1:
+            raise ValueError(f"{new_label!r} is a key of another kind: a key is all digits or all objects")
         with transaction(self._db):
             cursor = self._db.execute("UPDATE reference SET label = ? WHERE label = ?", (new_label, label))
         return cursor.rowcount
@@ -196,19 +234,19 @@ class ReferenceStore:
             file.unlink(missing_ok=True)
         return removed
 
-    def embeddings(self, weights_sha256: str, embed) -> tuple[np.ndarray, list[int], list[str]]:
-        """Every reference's embedding under the given weights, computing (and caching)
-        those made by other weights or never made.
+    def embeddings(self, kind: str, weights_sha256: str, embed) -> tuple[np.ndarray, list[int], list[str]]:
+        """The embedding of every reference of ``kind`` under the given weights,
+        computing (and caching) those made by other weights or never made.
 
-        ``embed`` maps float32 (N, 28, 28) inputs to (N, D) embeddings.
-        Returns ``(embeddings, ids, labels)``.
+        ``embed`` maps float32 inputs of the kind's shape, (N, *INPUT_SHAPES[kind]), to
+        (N, D) embeddings.  Returns ``(embeddings, ids, labels)``.
         """
         rows = self._db.execute(
-            "SELECT id, label, input, embedding, weights_sha256 FROM reference ORDER BY id"
+            "SELECT id, label, input, embedding, weights_sha256 FROM reference WHERE kind = ? ORDER BY id", (kind,)
         ).fetchall()
         stale = [row for row in rows if row[3] is None or row[4] != weights_sha256]
         if stale:
-            fresh = embed(np.stack([_from_blob(row[2]).reshape(INPUT_SIZE, INPUT_SIZE) for row in stale]))
+            fresh = embed(np.stack([_from_blob(row[2]).reshape(INPUT_SHAPES[kind]) for row in stale]))
             with transaction(self._db):
                 self._db.executemany(
                     "UPDATE reference SET embedding = ?, weights_sha256 = ? WHERE id = ?",

@@ -9,7 +9,11 @@ from pathlib import Path
 from enrollment.store import NewReference
 from unlock_app.core.camera import FrameSource, frames_until
 from unlock_app.core.images import ImageError, load_image
-from unlock_app.core.preprocess import preprocess
+from unlock_app.core.preprocess import Kind, preprocess_kind
+
+OBJECT_SPACING = 10
+"""Frames between two object views from a camera (a third of a second at 30 fps): time
+for the user to turn the object a little, so the views differ."""
 
 
 class EnrollmentError(ValueError):
@@ -20,11 +24,12 @@ class EnrollmentError(ValueError):
         self.problems = problems
 
 
-def from_images(files: Sequence[str | Path]) -> list[NewReference]:
-    """Load and preprocess every file; raise EnrollmentError naming each unusable one.
+def from_images(files: Sequence[str | Path], kind: Kind = "digit") -> list[NewReference]:
+    """Load and preprocess every file for ``kind``; raise EnrollmentError naming each
+    unusable one.
 
-    Image files may hold dark ink on light paper or a light subject on dark (as MNIST
-    does): their border tells which.
+    Digit images may hold dark ink on light paper or a light subject on dark (as MNIST
+    does): their border tells which.  Each file of an object is one view of it.
     """
     items, problems = [], []
     for file in files:
@@ -33,7 +38,7 @@ def from_images(files: Sequence[str | Path]) -> list[NewReference]:
         except ImageError as error:
             problems.append(str(error))
             continue
-        subject = preprocess(image, ink="auto")
+        subject = preprocess_kind(image, kind, ink="auto")
         if not subject.found:
             problems.append(f"{file}: {subject.quality.reason}; crop or retake the photo so the key is centred")
             continue
@@ -43,22 +48,27 @@ def from_images(files: Sequence[str | Path]) -> list[NewReference]:
     return items
 
 
-def from_camera(source: FrameSource, count: int, timeout: float, spacing: int = 3) -> list[NewReference]:
-    """Capture ``count`` samples: every ``spacing``-th frame that shows a subject, so the
-    samples differ a little, within ``timeout`` seconds.
+def from_camera(
+    source: FrameSource, count: int, timeout: float, kind: Kind = "digit", spacing: int | None = None
+) -> list[NewReference]:
+    """Capture ``count`` samples of a ``kind`` key: every ``spacing``-th frame that shows
+    a subject, so the samples differ, within ``timeout`` seconds.  By default a digit
+    sample is taken every 3rd frame, an object view every ``OBJECT_SPACING``-th.
 
     Raises
     ------
     EnrollmentError
         If fewer samples were captured in time, or the source ran dry.
     """
+    if spacing is None:
+        spacing = OBJECT_SPACING if kind == "object" else 3
     items: list[NewReference] = []
     seen = frames = 0
     deadline = time.monotonic() + timeout
     last_reason = "no frame arrived"
     for frame in frames_until(source, deadline):
         frames += 1
-        subject = preprocess(frame)
+        subject = preprocess_kind(frame, kind)
         if not subject.found:
             last_reason = subject.quality.reason
             continue

@@ -39,11 +39,16 @@ def _no_leftover_threads_or_windows():
 
 
 @pytest.fixture(scope="session")
-def matcher():
-    from unlock_app.core.matching import Matcher
-    from unlock_app.core.model import default_weights
+def models():
+    from unlock_app.core.pipeline import Models
 
-    return Matcher(default_weights(), "cpu")
+    return Models("cpu")
+
+
+@pytest.fixture(scope="session")
+def matcher(models):
+    """The shipped digit model."""
+    return models["digit"]
 
 
 def digit(label: int, index: int = 0) -> np.ndarray:
@@ -64,6 +69,23 @@ def card_frames(label: int, count: int, seed: int, index: int = 0) -> list[np.nd
     for _ in range(count):
         pose = scene.jitter(pose, rng)
         frames.append(scene.render(card, pose, look, rng))
+    return frames
+
+
+def object_frames(letter: str, count: int, seed: int) -> list[np.ndarray]:
+    """``count`` webcam frames of one scene holding up a shipped demo object (a-h),
+    turned a little differently in each seed."""
+    from unlock_app.core import scene
+    from unlock_app.core.camera import demo_object
+
+    rng = np.random.default_rng(seed)
+    look = scene.random_object_look(rng)
+    look = scene.Look(**{**look.__dict__, "motion": 0, "blur": 0.5})
+    pose = scene.random_object_pose(rng)
+    frames = []
+    for _ in range(count):
+        pose = scene.jitter(pose, rng)
+        frames.append(scene.render(demo_object(letter), pose, look, rng))
     return frames
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-from conftest import DIGITS, REPO, card_frames, write_video
+from conftest import DIGITS, REPO, card_frames, object_frames, write_video
 from PIL import Image
 
 from unlock_app.cli import main
@@ -353,3 +353,40 @@ def test_every_bad_file_gets_its_own_line(run, tmp_path):
     assert code == 2 and len(lines) == 2
     assert all(line.startswith("unlock-app: ") for line in lines)
     assert str(empty) in lines[0] and str(missing) in lines[1]
+
+
+def test_object_key_from_a_video_opens_for_that_object_only(run, tmp_path):
+    video = write_video(tmp_path / "tag.avi", object_frames("a", 60, seed=50))
+    code, out, err = run("enroll", "--label", "tag", "--kind", "object", "--camera", str(video), "--frames", "3")
+    assert code == 0, err
+    assert "enrolled 3 references" in out and "turn it a little" in err
+    code, out, _ = run("list", "--json")
+    assert {r["kind"] for r in json.loads(out)} == {"object"}
+    again = write_video(tmp_path / "tag-again.avi", object_frames("a", 30, seed=51))
+    code, out, _ = run("verify", "--camera", str(again), "--json")
+    result = json.loads(out)[0]
+    assert code == 0 and result["decision"] == "unlock" and result["label"] == "tag" and result["kind"] == "object"
+    assert result["threshold"] == pytest.approx(json.loads(run("config", "object_threshold")[1].split()[0]))
+    for name, frames in (
+        ("other", object_frames("b", 30, seed=52)),
+        ("card", card_frames(7, 30, seed=53)),
+        ("desk", [np.full((480, 640, 3), 120, np.uint8)] * 20),
+    ):
+        code, out, _ = run("verify", "--camera", str(write_video(tmp_path / f"{name}.avi", frames)), "--json")
+        assert code == 1 and json.loads(out)[0]["decision"] == "deny", name
+
+
+def test_object_key_from_image_files_and_one_kind_per_label(run, tmp_path):
+    from unlock_app.core.camera import demo_object
+    from unlock_app.core.tuning import demo_object_on_grey
+
+    photo = tmp_path / "coin.png"
+    cv2.imwrite(str(photo), demo_object_on_grey(demo_object("c")))
+    code, out, err = run("enroll", "--label", "coin", "--kind", "object", str(photo))
+    assert code == 0, err
+    code, out, _ = run("identify", "--json", str(photo))
+    assert code == 0 and json.loads(out)[0]["label"] == "coin" and json.loads(out)[0]["kind"] == "object"
+    code, _, err = run("enroll", "--label", "coin", _digit_file(7))
+    assert code == 2 and "already an object key" in err
+    code, out, _ = run("config", "object_threshold")
+    assert code == 0 and "object model card's default" in out

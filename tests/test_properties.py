@@ -6,7 +6,7 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 from unlock_app.core.matching import Gallery, match
-from unlock_app.core.preprocess import INPUT_SIZE, preprocess
+from unlock_app.core.preprocess import INPUT_SHAPES, INPUT_SIZE, preprocess, preprocess_object
 
 DTYPES = st.sampled_from([np.uint8, np.uint16, np.int16, np.int32, np.float32, np.float64, np.bool_])
 SHAPES = st.one_of(
@@ -41,11 +41,23 @@ def test_preprocess_never_raises(frame, ink):
         assert subject.input is None and subject.quality.reason
 
 
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(frames())
+def test_object_preprocess_never_raises(frame):
+    subject = preprocess_object(frame)
+    if subject.found:
+        assert subject.input.shape == INPUT_SHAPES["object"]
+        assert np.isfinite(subject.input).all() and 0 <= subject.input.min() and subject.input.max() <= 1
+    else:
+        assert subject.input is None and subject.quality.reason
+
+
 @settings(max_examples=50, deadline=None)
 @given(st.integers(0, 2000), st.integers(1, 4000), st.integers(0, 4000))
 def test_preprocess_large_noise_frames(seed, width, height):
     frame = np.random.default_rng(seed).integers(0, 256, (height % 720 + 1, width % 1280 + 1, 3), dtype=np.uint8)
     preprocess(frame)
+    preprocess_object(frame)
 
 
 @settings(max_examples=200, deadline=None)

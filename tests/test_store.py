@@ -9,14 +9,15 @@ import pytest
 from enrollment.store import NewReference, ReferenceStore, StoreError
 
 
-def _item(value: float) -> NewReference:
-    return NewReference(np.full((30, 40, 3), int(value * 255), np.uint8), np.full((28, 28), value, np.float32))
+def _item(value: float, kind: str = "digit") -> NewReference:
+    shape = (48, 48, 3) if kind == "object" else (28, 28)
+    return NewReference(np.full((30, 40, 3), int(value * 255), np.uint8), np.full(shape, value, np.float32))
 
 
 def test_add_list_remove(tmp_path):
     with ReferenceStore(tmp_path) as store:
         ids = store.add(" seven ", "digit", [_item(0.1), _item(0.2)])
-        other = store.add("three", "object", [_item(0.3)])
+        other = store.add("three", "object", [_item(0.3, "object")])
         references = store.references()
         assert [r.id for r in references] == [*ids, *other]
         assert references[0].label == "seven" and references[2].kind == "object"
@@ -81,18 +82,18 @@ def test_embeddings_are_cached_per_weights(tmp_path):
         calls.append(len(inputs))
         return inputs.reshape(len(inputs), -1)[:, :4] * 10
 
-    first, _ids, labels = store.embeddings("sha-1", embed)
-    again, _, _ = store.embeddings("sha-1", embed)
+    first, _ids, labels = store.embeddings("digit", "sha-1", embed)
+    again, _, _ = store.embeddings("digit", "sha-1", embed)
     assert calls == [2] and np.allclose(first, again) and labels == ["a", "a"]
     store.add("b", "digit", [_item(0.3)])
-    store.embeddings("sha-1", embed)
+    store.embeddings("digit", "sha-1", embed)
     assert calls == [2, 1]  # only the new one
-    store.embeddings("sha-2", embed)
+    store.embeddings("digit", "sha-2", embed)
     assert calls == [2, 1, 3]  # new weights: all again
 
 
 def test_empty_store_has_no_embeddings(tmp_path):
-    embeddings, ids, labels = ReferenceStore(tmp_path).embeddings("sha", lambda x: x)
+    embeddings, ids, labels = ReferenceStore(tmp_path).embeddings("digit", "sha", lambda x: x)
     assert embeddings.shape[0] == 0 and ids == [] and labels == []
 
 
@@ -121,3 +122,43 @@ def test_rename_a_key(tmp_path):
     assert sorted({r.label for r in store.references()}) == ["lucky seven", "three"]
     with pytest.raises(ValueError):
         store.rename("three", "")
+
+
+def test_each_kind_keeps_its_own_input_shape_and_a_label_one_kind(tmp_path):
+    with ReferenceStore(tmp_path) as store:
+        with pytest.raises(ValueError, match="shape"):
+            store.add("coin", "object", [_item(0.5)])  # a digit input
+        store.add("coin", "object", [_item(0.5, "object")])
+        store.add("seven", "digit", [_item(0.2)])
+        with pytest.raises(ValueError, match="already an object key"):
+            store.add("coin", "digit", [_item(0.2)])
+        with pytest.raises(ValueError, match="another kind"):
+            store.rename("seven", "coin")
+        kinds = {r.label: (r.kind, r.input.shape) for r in store.references()}
+        assert kinds == {"coin": ("object", (48, 48, 3)), "seven": ("digit", (28, 28))}
+        digits, _, digit_labels = store.embeddings("digit", "sha", lambda x: x.reshape(len(x), -1)[:, :4])
+        objects, _, object_labels = store.embeddings("object", "sha", lambda x: x.reshape(len(x), -1)[:, :4])
+        assert digit_labels == ["seven"] and object_labels == ["coin"]
+        assert np.allclose(digits, 0.2) and np.allclose(objects, 0.5)
+
+
+def test_a_version_1_store_gets_object_inputs_made_from_its_images(tmp_path):
+    from conftest import object_frames
+
+    frame = object_frames("b", 1, seed=4)[0]
+    with ReferenceStore(tmp_path) as store:
+        store.add("tag", "object", [NewReference(frame, np.zeros((48, 48, 3), np.float32))])
+        store.add("seven", "digit", [_item(0.2)])
+    # Make it what version 1 wrote: every input a 28x28 digit input, schema 1.
+    database = sqlite3.connect(tmp_path / "references.sqlite3")
+    database.execute("UPDATE reference SET input = ? WHERE kind = 'object'", (np.zeros(784, "<f4").tobytes(),))
+    database.execute("PRAGMA user_version=1")
+    database.commit()
+    database.close()
+    with ReferenceStore(tmp_path) as store:
+        references = {r.label: r for r in store.references()}
+        assert references["tag"].input.shape == (48, 48, 3) and references["tag"].input.max() > 0
+        assert references["seven"].input.shape == (28, 28)
+    database = sqlite3.connect(tmp_path / "references.sqlite3")
+    assert database.execute("PRAGMA user_version").fetchone()[0] == 2
+    database.close()

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import itertools
 import time
 from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import DIGITS, card_frames, write_video
+from conftest import DIGITS, card_frames, object_frames, write_video
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication, QDialog
 
@@ -28,16 +29,19 @@ def profile(tmp_path):
 
 
 @pytest.fixture
-def make_window(qtbot, matcher, profile):
+def make_window(qtbot, models, profile):
     windows = []
 
     def make(camera, *, enrolled=(7,), settings: Settings | None = None) -> MainWindow:
         store = ReferenceStore(profile)
         for label in enrolled:
-            store.add(str(label), "digit", from_images([DIGITS / f"{label}_0.png", DIGITS / f"{label}_1.png"]))
+            if isinstance(label, str):  # a demo object, enrolled from three views
+                store.add(label, "object", _object_views(label))
+            else:
+                store.add(str(label), "digit", from_images([DIGITS / f"{label}_0.png", DIGITS / f"{label}_1.png"]))
         window = MainWindow(
             camera=camera,
-            matcher=matcher,
+            models=models,
             store=store,
             audit=AuditLog(profile),
             settings=settings or Settings(),
@@ -53,6 +57,14 @@ def make_window(qtbot, matcher, profile):
         window.shutdown()
         assert not window.capture.isRunning() and not window.inference.isRunning()
         window.store.close()
+
+
+def _object_views(letter: str) -> list:
+    from enrollment.store import NewReference
+    from unlock_app.core.preprocess import preprocess_object
+
+    frames = [object_frames(letter, 1, seed)[0] for seed in (61, 62, 63)]
+    return [NewReference(frame, preprocess_object(frame).input) for frame in frames]
 
 
 def _video(tmp_path: Path, label: int, frames: int = 45, seed: int = 5) -> str:
@@ -141,15 +153,24 @@ def test_first_run_offers_enrollment_and_never_unlocks(qtbot, make_window, monke
     assert not window.lock_state.unlocked
 
 
-def test_enrollment_dialog_captures_by_itself_and_saves_one_key(qtbot, matcher, profile):
+def _enrollment_dialog(models, store, buffer) -> EnrollmentDialog:
+    from unlock_app.core.pipeline import load_galleries, policy
+
+    return EnrollmentDialog(
+        buffer=buffer,
+        models=models,
+        store=store,
+        galleries=load_galleries(store, models),
+        policy=policy(Settings(), models),
+    )
+
+
+def test_enrollment_dialog_captures_by_itself_and_saves_one_key(qtbot, models, profile):
     from unlock_app.core.camera import LatestFrame
-    from unlock_app.core.pipeline import load_gallery
 
     store = ReferenceStore(profile)
     buffer = LatestFrame()
-    dialog = EnrollmentDialog(
-        buffer=buffer, matcher=matcher, store=store, gallery=load_gallery(store, matcher), threshold=matcher.threshold
-    )
+    dialog = _enrollment_dialog(models, store, buffer)
     qtbot.addWidget(dialog)
     dialog.count.setValue(3)
     frames = iter(card_frames(4, 200, seed=9))
@@ -170,19 +191,12 @@ def test_enrollment_dialog_captures_by_itself_and_saves_one_key(qtbot, matcher, 
     store.close()
 
 
-def test_enrollment_dialog_imports_files_and_reports_bad_ones(qtbot, matcher, profile, tmp_path):
+def test_enrollment_dialog_imports_files_and_reports_bad_ones(qtbot, models, profile, tmp_path):
     from unlock_app.core.camera import LatestFrame
-    from unlock_app.core.pipeline import load_gallery
 
     store = ReferenceStore(profile)
     store.add("seven", "digit", from_images([DIGITS / "7_0.png"]))
-    dialog = EnrollmentDialog(
-        buffer=LatestFrame(),
-        matcher=matcher,
-        store=store,
-        gallery=load_gallery(store, matcher),
-        threshold=matcher.threshold,
-    )
+    dialog = _enrollment_dialog(models, store, LatestFrame())
     qtbot.addWidget(dialog)
     bad = tmp_path / "bad.png"
     bad.write_text("no image")
@@ -201,14 +215,15 @@ def test_settings_dialog_threshold_moves_the_rates_and_persists(qtbot, make_wind
 
     def run_dialog(dialog):
         assert isinstance(dialog, SettingsDialog)
-        assert len(dialog.evidence.genuine) > 0 and len(dialog.evidence.impostor) > 0
+        shown = dialog.evidence["digit"]
+        assert len(shown.genuine) > 0 and len(shown.impostor) > 0
         dialog.use_default.setChecked(False)
         dialog.slider.setValue(990)
         strict = dialog.rates.text()
         previews.append(window.live_view.threshold)
         dialog.slider.setValue(10)
         assert dialog.rates.text() != strict
-        far, frr = dialog.evidence.rates(0.01)
+        far, frr = shown.rates(0.01)
         assert far > 0.5 and frr == 0.0
         dialog.spin.setValue(0.8)
         assert dialog.slider.value() == 800
@@ -241,7 +256,7 @@ def test_reference_manager_delete(qtbot, make_window, monkeypatch):
     monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.Yes)
     window.panel.references.item(0).setSelected(True)
     window.panel.delete_button.click()
-    assert window.panel.references.count() == 3 and len(window.gallery) == 3
+    assert window.panel.references.count() == 3 and len(window.galleries["digit"]) == 3
 
 
 def test_camera_lost_is_reported_and_recovers(qtbot, make_window, tmp_path):
@@ -345,7 +360,7 @@ def test_painting_keeps_python_intact(qtbot, matcher):
     qtbot.addWidget(view)
     frame = card_frames(7, 1, seed=3)[0]
     view.set_frame(frame)
-    view.set_analysis(Analysis(preprocess(frame), None, 0.0, 0.0, 0.0), None)
+    view.set_analysis(Analysis(preprocess(frame), None, "digit", 0.0, 0.0, 0.0), None)
     view.message = "Show your key"
     view.resize(640, 520)
     before = sys.getrefcount(None)
@@ -459,10 +474,9 @@ def test_broken_frames_are_survived_and_never_unlock(qtbot, make_window, tmp_pat
 
 def _run_app(monkeypatch, data, **overrides):
     """Run the app's start-up for real; returns its exit code and what its window showed."""
-    import argparse
-
     from PySide6.QtWidgets import QMessageBox
 
+    from unlock_app.cli import build_parser
     from unlock_app.ui import app as app_module
 
     seen = {}
@@ -476,7 +490,7 @@ def _run_app(monkeypatch, data, **overrides):
     monkeypatch.setattr(QApplication, "exec", fake_exec)
     monkeypatch.setattr(QMessageBox, "critical", lambda *args: seen.update(critical=args[2]))
     monkeypatch.setattr(QDialog, "exec", lambda self: QDialog.DialogCode.Rejected)  # the first-run dialog
-    args = argparse.Namespace(data_dir=str(data), weights=None, device="cpu", window_camera="demo")
+    args = build_parser().parse_args(["--data-dir", str(data), "--device", "cpu", "--camera", "demo"])
     for key, value in overrides.items():
         setattr(args, key, value)
     code = app_module.run(args)
@@ -493,15 +507,17 @@ def test_an_unreadable_settings_file_is_named_and_the_defaults_used(tmp_path, mo
     assert (data / "settings.json").read_text() == "{ this is not json"
 
 
-def test_tampered_weights_stop_the_app_before_any_window(tmp_path, monkeypatch, qtbot):
+@pytest.mark.parametrize("kind", ["digit", "object"])
+def test_tampered_weights_stop_the_app_before_any_window(tmp_path, monkeypatch, qtbot, kind):
     from unlock_app.core.model import card_path, default_weights
 
     weights = tmp_path / "w.safetensors"
-    data = bytearray(default_weights().read_bytes())
+    data = bytearray(default_weights(kind).read_bytes())
     data[100] ^= 0xFF
     weights.write_bytes(bytes(data))
-    card_path(weights).write_text(card_path(default_weights()).read_text())
-    code, seen = _run_app(monkeypatch, tmp_path / "profile", weights=str(weights))
+    card_path(weights).write_text(card_path(default_weights(kind)).read_text())
+    option = "weights" if kind == "digit" else "object_weights"
+    code, seen = _run_app(monkeypatch, tmp_path / "profile", **{option: str(weights)})
     assert code == 2 and "SHA-256" in seen["critical"] and "banner" not in seen
 
 
@@ -511,3 +527,68 @@ def test_the_window_comes_back_where_it_was(qtbot, make_window):
     first.shutdown()
     second = make_window(lambda: DemoCamera(None))
     assert (second.width(), second.height()) == (777, 555)
+
+
+def test_showing_the_enrolled_object_opens_the_panel_and_another_does_not(qtbot, make_window, tmp_path):
+    video = str(write_video(tmp_path / "a.avi", object_frames("a", 45, seed=64)))
+    window = make_window(lambda: open_camera(video), enrolled=("a",))
+    with qtbot.waitSignal(window.lock_state.unlocked_changed, timeout=20000) as unlocked:
+        pass
+    assert unlocked.args == [True] and window.live_view.analysis.kind == "object"
+    other = str(write_video(tmp_path / "b.avi", object_frames("b", 45, seed=65)))
+    window = make_window(lambda: open_camera(other), enrolled=("a", 7))
+    seen = []
+    window.inference.analysed.connect(lambda: seen.append(1))
+    qtbot.waitUntil(lambda: len(seen) >= 40 or window.lock_state.unlocked, timeout=20000)
+    assert not window.lock_state.unlocked
+
+
+def test_enrollment_dialog_takes_an_object_as_several_turned_views(qtbot, models, profile):
+    from unlock_app.core.camera import LatestFrame
+
+    store = ReferenceStore(profile)
+    buffer = LatestFrame()
+    dialog = _enrollment_dialog(models, store, buffer)
+    qtbot.addWidget(dialog)
+    dialog.kind.setCurrentIndex(dialog.kind.findData("object"))
+    dialog.count.setValue(3)
+    # The user turns the object between views: each stretch of frames is another pose.
+    frames = itertools.cycle([frame for seed in range(70, 76) for frame in object_frames("c", 20, seed)])
+    messages = []
+
+    def feed() -> bool:
+        buffer.put(next(frames))
+        messages.append(dialog.preview.message)
+        return len(dialog.samples) >= 3
+
+    qtbot.waitUntil(feed, timeout=30000)
+    assert any("turn" in message for message in messages)
+    assert all(sample.input.shape == (48, 48, 3) for sample in dialog.samples)
+    dialog.label.setText("badge")
+    dialog.buttons.button(dialog.buttons.StandardButton.Save).click()
+    assert dialog.result() == QDialog.DialogCode.Accepted
+    assert {(r.label, r.kind) for r in store.references()} == {("badge", "object")}
+    store.close()
+
+
+def test_settings_dialog_keeps_a_threshold_per_kind(qtbot, make_window, monkeypatch):
+    window = make_window(lambda: DemoCamera(None), enrolled=(7, "a", "b"))
+    window.lock_state.set_unlocked(True)
+
+    def run_dialog(dialog):
+        dialog.kind.setCurrentIndex(dialog.kind.findData("object"))
+        shown = dialog.evidence["object"]
+        assert len(shown.genuine) > 0 and len(shown.impostor) > 0
+        assert "object model" in dialog.use_default.text()
+        dialog.use_default.setChecked(False)
+        dialog.spin.setValue(0.9)
+        dialog.kind.setCurrentIndex(dialog.kind.findData("digit"))
+        assert dialog.use_default.isChecked()  # the digit threshold was left alone
+        return QDialog.DialogCode.Accepted
+
+    monkeypatch.setattr(SettingsDialog, "exec", run_dialog)
+    window.open_settings()
+    saved, _ = settings_module.load(window.config_dir)
+    assert saved.object_threshold == 0.9 and saved.threshold is None
+    assert window.attempt.policy.threshold_for("object") == 0.9
+    assert window.live_view.thresholds["object"] == 0.9

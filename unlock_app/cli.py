@@ -30,7 +30,10 @@ def build_parser() -> argparse.ArgumentParser:
         ),
     )
     parser.add_argument("--data-dir", metavar="DIR", help="keep references and settings in DIR (a separate profile)")
-    parser.add_argument("--weights", metavar="PATH", help="model weights (.safetensors with its .json card beside it)")
+    parser.add_argument(
+        "--weights", metavar="PATH", help="digit model weights (.safetensors with its .json card beside it)"
+    )
+    parser.add_argument("--object-weights", metavar="PATH", help="object model weights (the same, for object keys)")
     parser.add_argument(
         "--device", choices=("auto", "cpu", "cuda"), help="where the model runs (default: the setting, auto)"
     )
@@ -44,9 +47,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     enroll = commands.add_parser("enroll", help="add references from image files or a camera")
     enroll.add_argument("--label", required=True, help="the key's name; references sharing a label are one key")
-    enroll.add_argument("--kind", choices=("digit", "object"), default="digit")
+    enroll.add_argument(
+        "--kind", choices=("digit", "object"), default="digit", help="a digit card or an object (default digit)"
+    )
     enroll.add_argument("--camera", metavar="SPEC", help="capture from a camera: index, video file, URL or demo")
-    enroll.add_argument("--frames", type=_positive_int, default=5, metavar="N", help="samples to capture (default 5)")
+    enroll.add_argument(
+        "--frames", type=_positive_int, default=5, metavar="N", help="samples (object: views) to capture (default 5)"
+    )
     enroll.add_argument(
         "--timeout",
         type=_positive_float,
@@ -83,18 +90,22 @@ def build_parser() -> argparse.ArgumentParser:
     config.add_argument("key", nargs="?")
     config.add_argument("value", nargs="?")
 
-    train = commands.add_parser("train", help="train the model from scratch (needs the 'train' extra)")
-    train.add_argument("--epochs", type=_positive_int, help="passes over the training inputs (default 14)")
-    train.add_argument("--views", type=int, help="synthetic webcam frames per training digit (default 5)")
+    train = commands.add_parser("train", help="train a model from scratch (needs the 'train' extra)")
+    train.add_argument("--kind", choices=("digit", "object"), default="digit", help="which model (default digit)")
+    train.add_argument("--epochs", type=_positive_int, help="passes over the training inputs (default 14; object 28)")
+    train.add_argument("--views", type=int, help="synthetic webcam frames per training digit or object (default 5)")
     train.add_argument("--seed", type=int, help="random seed (default 0)")
-    train.add_argument("--limit", type=_positive_int, help="use only N training digits per class (a quick run)")
+    train.add_argument(
+        "--limit", type=_positive_int, help="use only N training digits per class, or N objects (a quick run)"
+    )
     train.add_argument(
         "--output",
         metavar="PATH",
-        help="where to write the weights (default: --weights, else the shipped file)",
+        help="where to write the weights (default: --weights or --object-weights, else the shipped file)",
     )
 
-    evaluate = commands.add_parser("evaluate", help="accuracy on the held-out digits (needs the 'train' extra)")
+    evaluate = commands.add_parser("evaluate", help="accuracy on held-out digits or objects (needs the 'train' extra)")
+    evaluate.add_argument("--kind", choices=("digit", "object"), default="digit", help="which model (default digit)")
     evaluate.add_argument("--json", action="store_true")
 
     benchmark = commands.add_parser("benchmark", help="per-frame speed of preprocessing, embedding and matching")
@@ -136,6 +147,7 @@ def _known_errors() -> tuple[type[Exception], ...]:
     from unlock_app.core.camera import CameraError
     from unlock_app.core.images import ImageError
     from unlock_app.core.model import ModelError
+    from unlock_app.core.objects import ObjectDataError
     from unlock_app.core.settings import SettingsError
     from unlock_app.core.training import TrainingDataError
 
@@ -147,6 +159,7 @@ def _known_errors() -> tuple[type[Exception], ...]:
         ModelError,
         SettingsError,
         TrainingDataError,
+        ObjectDataError,
         AuditError,
     )
 
@@ -167,7 +180,7 @@ class _Profile:
         for warning in warnings:
             print(f"unlock-app: warning: {warning}", file=sys.stderr)
         self._store = None
-        self._matcher = None
+        self._models = None
         self._audit = None
 
     @property
@@ -195,23 +208,31 @@ class _Profile:
         return f"locked out for {remaining:.0f} more seconds after {lockout.failures} failed attempts in a row"
 
     @property
-    def matcher(self):
-        if self._matcher is None:
-            from unlock_app.core.matching import Matcher
-            from unlock_app.core.model import default_weights
+    def models(self):
+        if self._models is None:
+            from unlock_app.core.pipeline import Models
 
-            weights = Path(self.args.weights) if self.args.weights else default_weights()
-            self._matcher = Matcher(weights, self.args.device or self.settings.device)
-        return self._matcher
+            self._models = Models(self.args.device or self.settings.device, weights_of(self.args))
+        return self._models
 
     @property
-    def threshold(self) -> float:
-        return self.settings.threshold if self.settings.threshold is not None else self.matcher.threshold
+    def policy(self):
+        from unlock_app.core.pipeline import policy
 
-    def gallery(self):
-        from unlock_app.core.pipeline import load_gallery
+        return policy(self.settings, self.models)
 
-        return load_gallery(self.store, self.matcher)
+    def galleries(self):
+        from unlock_app.core.pipeline import load_galleries
+
+        return load_galleries(self.store, self.models)
+
+
+def weights_of(args: argparse.Namespace) -> dict[str, Path | None]:
+    """The weights files named on the command line, by kind (None: the shipped ones)."""
+    return {
+        "digit": Path(args.weights) if args.weights else None,
+        "object": Path(args.object_weights) if args.object_weights else None,
+    }
 
 
 def _positive_int(text: str) -> int:
@@ -232,10 +253,11 @@ def _print_json(value: object) -> None:
     print(json.dumps(value, indent=2))
 
 
-def _load_subjects(files: Sequence[str]):
-    """(file, subject or None, error or None) for each file."""
+def _analyse_files(files: Sequence[str], profile: _Profile, galleries):
+    """(file, analysis or None, error or None) for each image file, against every kind
+    of key enrolled."""
     from unlock_app.core.images import ImageError, load_image
-    from unlock_app.core.preprocess import preprocess
+    from unlock_app.core.pipeline import analyse
 
     for file in files:
         try:
@@ -243,7 +265,7 @@ def _load_subjects(files: Sequence[str]):
         except ImageError as error:
             yield file, None, error.reason
             continue
-        yield file, preprocess(image, ink="auto"), None
+        yield file, analyse(image, profile.models, galleries, ink="auto"), None
 
 
 # -- commands ------------------------------------------------------------------------
@@ -265,14 +287,19 @@ def _enroll(args: argparse.Namespace) -> int:
         from unlock_app.core.camera import open_camera
 
         source = open_camera(args.camera)
+        if args.kind == "object":
+            print("hold the object in the middle of the view and turn it a little between views", file=sys.stderr)
         try:
-            items = workflow.from_camera(source, args.frames, args.timeout)
+            items = workflow.from_camera(source, args.frames, args.timeout, args.kind)
         finally:
             source.close()
     else:
-        items = workflow.from_images(args.images)
-    ids = profile.store.add(label, args.kind, items)
-    profile.gallery()  # embed now, so the first unlock does not wait for it
+        items = workflow.from_images(args.images, args.kind)
+    try:
+        ids = profile.store.add(label, args.kind, items)
+    except ValueError as error:  # the label belongs to a key of the other kind
+        raise UsageError(f"--label {label!r}: {error}") from None
+    profile.galleries()  # embed now, so the first unlock does not wait for it
     print(f"enrolled {len(ids)} reference{'s' * (len(ids) != 1)} for {label!r}: ids {', '.join(map(str, ids))}")
     return EXIT_OK
 
@@ -333,17 +360,17 @@ def _verify(args: argparse.Namespace) -> int:
 
 
 def _verify_images(args: argparse.Namespace, profile: _Profile) -> int:
-    from unlock_app.core.matching import match
-
-    gallery = profile.gallery()
-    threshold = profile.threshold
+    galleries = profile.galleries()
+    enrolled = sum(len(gallery) for gallery in galleries.values())
+    policy = profile.policy
     results, bad, denied, locked = [], False, False, None
-    for file, subject, error in _load_subjects(args.images):
+    for file, analysis, error in _analyse_files(args.images, profile, galleries):
         if locked or error is not None:
             results.append({"image": file, "error": locked or error})
             bad |= error is not None
             continue
-        best = match(profile.matcher.embed(subject.input)[0], gallery) if subject.found else None
+        best, subject = analysis.match, analysis.subject
+        threshold = policy.threshold_for(analysis.kind)
         unlock = best is not None and best.score >= threshold
         denied |= not unlock
         entry = {
@@ -351,12 +378,13 @@ def _verify_images(args: argparse.Namespace, profile: _Profile) -> int:
             "decision": "unlock" if unlock else "deny",
             "score": round(best.score, 6) if best else None,
             "label": best.label if best else None,
+            "kind": analysis.kind,
             "reference_id": best.reference_id if best else None,
             "threshold": threshold,
         }
         if not subject.found:
             entry["reason"] = subject.quality.reason
-        elif len(gallery) == 0:
+        elif not enrolled:
             entry["reason"] = "nothing enrolled"
         else:
             # A frame with a subject is an attempt: it is logged and counts toward lockout.
@@ -379,11 +407,12 @@ def _verify_images(args: argparse.Namespace, profile: _Profile) -> int:
 
 def _verify_camera(args: argparse.Namespace, profile: _Profile) -> int:
     from unlock_app.core.camera import frames_until, freeze_detector_for, open_camera
-    from unlock_app.core.decision import Policy, decide
+    from unlock_app.core.decision import decide
     from unlock_app.core.pipeline import analyse
 
-    gallery = profile.gallery()
-    policy = Policy(profile.threshold, profile.settings.frames_required, profile.settings.frames_window)
+    galleries = profile.galleries()
+    enrolled = sum(len(gallery) for gallery in galleries.values())
+    policy = profile.policy
     timeout = args.timeout or profile.settings.attempt_timeout
     source = open_camera(args.camera)
     freeze = freeze_detector_for(source, profile.settings.check_frozen_files)
@@ -400,7 +429,7 @@ def _verify_camera(args: argparse.Namespace, profile: _Profile) -> int:
                 if freeze.still:
                     continue  # the same picture again is no new evidence
             last = frame
-            history.append(analyse(frame, profile.matcher, gallery).result)
+            history.append(analyse(frame, profile.models, galleries).result)
             decision = decide(history, policy)
             if decision.unlock:
                 break
@@ -412,19 +441,20 @@ def _verify_camera(args: argparse.Namespace, profile: _Profile) -> int:
         "decision": "unlock" if outcome == "unlock" else "deny",
         "score": round(decision.score, 6) if decision.label else None,
         "label": decision.label,
+        "kind": decision.kind,
         "reference_id": decision.reference_id,
-        "threshold": policy.threshold,
+        "threshold": policy.threshold_for(decision.kind),
         "frames": frames,
         "frames_with_subject": sum(r.found for r in history),
         "agreeing_frames": decision.agreeing,
     }
     if frozen:
         entry["reason"] = "frozen camera: the picture stopped changing"
-    elif len(gallery) == 0:
+    elif not enrolled:
         entry["reason"] = "nothing enrolled"
     elif frames == 0:
         entry["reason"] = "no frames came from the camera"
-    if len(gallery) and (frozen or entry["frames_with_subject"]):
+    if enrolled and (frozen or entry["frames_with_subject"]):
         from unlock_app.core.audit import wants_snapshot
 
         snapshot = last if wants_snapshot(profile.settings.snapshots, outcome) else None
@@ -490,21 +520,20 @@ def _verify_line(entry: dict) -> str:
 
 
 def _identify(args: argparse.Namespace) -> int:
-    from unlock_app.core.matching import match
-
     profile = _Profile(args)
-    gallery = profile.gallery()
+    galleries = profile.galleries()
     results, bad, unmatched = [], False, False
-    for file, subject, error in _load_subjects(args.images):
+    for file, analysis, error in _analyse_files(args.images, profile, galleries):
         if error is not None:
             results.append({"image": file, "error": error})
             bad = True
             continue
-        best = match(profile.matcher.embed(subject.input)[0], gallery) if subject.found else None
+        best, subject = analysis.match, analysis.subject
         unmatched |= best is None
         entry = {
             "image": file,
             "label": best.label if best else None,
+            "kind": analysis.kind,
             "score": round(best.score, 6) if best else None,
             "reference_id": best.reference_id if best else None,
         }
@@ -558,23 +587,28 @@ def _config(args: argparse.Namespace) -> int:
 
 def _shown(profile: _Profile, key: str) -> str:
     value = getattr(profile.settings, key)
-    if key == "threshold" and value is None:
+    if key in ("threshold", "object_threshold") and value is None:
         from unlock_app.core.model import ModelCard, card_path, default_weights
 
-        weights = Path(profile.args.weights) if profile.args.weights else default_weights()
-        return f"{ModelCard.read(card_path(weights)).threshold} (the model card's default)"
+        kind = "object" if key == "object_threshold" else "digit"
+        weights = weights_of(profile.args)[kind] or default_weights(kind)
+        return f"{ModelCard.read(card_path(weights)).threshold} (the {kind} model card's default)"
     if key == "camera" and not value:
         return "(the first webcam, else the demo camera)"
     return str(value)
 
 
 def _train(args: argparse.Namespace) -> int:
-    from unlock_app.core import evaluation, training
-    from unlock_app.core.matching import Matcher
-    from unlock_app.core.model import default_weights, resolve_device, save_model
+    from unlock_app.core.model import default_weights, resolve_device
 
     device = resolve_device(args.device or "auto")
-    output = Path(args.output or args.weights or default_weights())
+    output = Path(args.output or weights_of(args)[args.kind] or default_weights(args.kind))
+    if args.kind == "object":
+        return _train_objects(args, device, output)
+    from unlock_app.core import evaluation, training
+    from unlock_app.core.matching import Matcher
+    from unlock_app.core.model import save_model
+
     split = training.load_split()
     chosen = {"epochs": args.epochs, "views": args.views, "seed": args.seed, "limit": args.limit}
     config = training.TrainingConfig(**{key: value for key, value in chosen.items() if value is not None})
@@ -590,16 +624,77 @@ def _train(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _evaluate(args: argparse.Namespace) -> int:
-    from unlock_app.core import evaluation, training
+def _train_objects(args: argparse.Namespace, device, output: Path) -> int:
+    from unlock_app.core import object_evaluation, object_training
+    from unlock_app.core.matching import Matcher
+    from unlock_app.core.model import save_model
+    from unlock_app.core.settings import Settings
 
+    chosen = {"epochs": args.epochs, "views": args.views, "seed": args.seed, "objects": args.limit}
+    config = object_training.ObjectTrainingConfig(**{key: value for key, value in chosen.items() if value is not None})
+    model, card = object_training.train_objects(config, device)
+    save_model(model, card, output)
+    matcher = Matcher(output, str(device))
+    defaults = Settings()
+    report = object_evaluation.evaluate_objects(
+        matcher, None, defaults.frames_required, defaults.frames_window, progress=True
+    )
+    card.threshold = report["threshold"]
+    card.threshold_rule = report["threshold_rule"]
+    card.metrics = {key: value for key, value in report.items() if key not in ("threshold", "threshold_rule")}
+    save_model(model, card, output)
+    print(f"wrote {output} and {output.with_suffix('.json')}")
+    _print_object_evaluation(report)
+    return EXIT_OK
+
+
+def _evaluate(args: argparse.Namespace) -> int:
     profile = _Profile(args)
-    report = evaluation.evaluate(profile.matcher, training.load_split(), threshold=profile.threshold)
+    if args.kind == "object":
+        from unlock_app.core import object_evaluation
+
+        policy = profile.policy
+        report = object_evaluation.evaluate_objects(
+            profile.models["object"], policy.threshold_for("object"), policy.frames_required, policy.frames_window
+        )
+        printer = _print_object_evaluation
+    else:
+        from unlock_app.core import evaluation, training
+
+        policy = profile.policy
+        report = evaluation.evaluate(profile.models["digit"], training.load_split(), threshold=policy.threshold)
+        printer = _print_evaluation
     if args.json:
         _print_json(report)
     else:
-        _print_evaluation(report)
+        printer(report)
     return EXIT_OK
+
+
+def _print_object_evaluation(report: dict) -> None:
+    pairs, attempts = report["pairs"], report["attempts"]
+    print(f"threshold {report['threshold']:.3f}  ({report['threshold_rule']})")
+    print(
+        f"held-out objects: {report['objects']}, each enrolled from {report['enroll_views']} webcam views; "
+        f"object found in {report['subject_found']:.1%} of attempt frames"
+    )
+    print(
+        f"frame vs key pairs:  ROC AUC {pairs['roc_auc']:.4f}  EER {pairs['eer']:.2%}  "
+        f"FAR {pairs['far']:.3%}  FRR {pairs['frr']:.2%}  "
+        f"({pairs['genuine_pairs']} genuine, {pairs['impostor_pairs']} impostor)"
+    )
+    print(
+        f"attempts ({report['policy']}):  FAR {attempts['far']:.4%} of {attempts['impostor']} impostor attempts, "
+        f"FRR {attempts['frr']:.2%} of {attempts['genuine']} genuine"
+    )
+    print(f"  one frame at a time instead:  FAR {attempts['far_one_frame']:.4%}, FRR {attempts['frr_one_frame']:.2%}")
+    for name, title in (("empty_scene", "empty scenes"), ("digit_card", "digit cards")):
+        part = report[name]
+        print(
+            f"{title}: {part['unlocks']} unlocks in {part['attempts']} attempts against each of "
+            f"{report['objects']} keys ({part['tried_keys']} tries; object found in "
+            f"{part['frames_with_subject']:.1%} of frames)"
+        )
 
 
 def _print_evaluation(report: dict) -> None:
@@ -617,8 +712,7 @@ def _benchmark(args: argparse.Namespace) -> int:
     from unlock_app.core import benchmark
 
     profile = _Profile(args)
-    weights = Path(args.weights) if args.weights else None
-    report = benchmark.run(weights, args.device or profile.settings.device, frames=args.frames)
+    report = benchmark.run(weights_of(args), args.device or profile.settings.device, frames=args.frames)
     if args.json:
         _print_json(report)
     else:

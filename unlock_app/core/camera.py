@@ -10,7 +10,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Protocol
 
@@ -66,17 +66,22 @@ class VideoSource:
         self._capture.release()
 
 
+DEMO_OBJECTS = "abcdefgh"
+"""The demo camera's objects: ``show("a")`` holds up the first shipped object, and so on."""
+
+
 class DemoCamera:
-    """A synthetic 640x480 webcam: a handwritten card held up over a desk.
+    """A synthetic 640x480 webcam: a handwritten card, or an object, held up over a desk.
 
     The card shows one of the real MNIST digits shipped in ``resources/digits``
-    (``show(d)``), or no card at all (``show(None)``).  Light, desk and card stay for
-    the scene; the hand holding the card never keeps perfectly still.
+    (``show(d)``); an object is one of the first shipped in ``resources/objects``
+    (``show("a")`` to ``show("h")``); or nothing is held up (``show(None)``).  Light,
+    desk and card stay for the scene; the hand holding the key never keeps perfectly still.
     """
 
     name = "demo"
 
-    def __init__(self, digit: int | None = 7, seed: int = 0, fps: float = 30.0) -> None:
+    def __init__(self, digit: int | str | None = 7, seed: int = 0, fps: float = 30.0) -> None:
         self._rng = np.random.default_rng(seed)
         self._look = scene.random_look(self._rng)
         self._look = scene.Look(**{**self._look.__dict__, "hand": True, "motion": 0, "blur": 0.6})
@@ -87,10 +92,16 @@ class DemoCamera:
         self.digit: int | None = None
         self.show(digit)
 
-    def show(self, digit: int | None) -> None:
-        """Hold up the card with this digit (0-9), or no card (None)."""
+    def show(self, digit: int | str | None) -> None:
+        """Hold up the card with this digit (0-9), a demo object (a letter of
+        ``DEMO_OBJECTS``), or nothing (None)."""
         self.digit = digit
-        self._card = None if digit is None else scene.make_card(self._digits[digit], self._look)
+        if isinstance(digit, str):
+            self._card = demo_object(digit)
+            self._pose = replace(self._pose, size=0.42)
+        else:
+            self._card = None if digit is None else scene.make_card(self._digits[digit], self._look)
+            self._pose = replace(self._pose, size=0.55)
 
     def read(self) -> np.ndarray:
         if self._pace is not None:
@@ -166,6 +177,13 @@ def frames_until(source: FrameSource, deadline: float) -> Iterator[np.ndarray]:
             return
 
 
+def demo_object(letter: str) -> np.ndarray:
+    """A shipped demo object (BGRA): ``letter`` is one of ``DEMO_OBJECTS``."""
+    index = DEMO_OBJECTS.index(letter)
+    path = paths.bundled("resources") / "objects" / f"object_{index:02d}.png"
+    return cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
+
+
 def demo_digits() -> dict[int, np.ndarray]:
     """One shipped MNIST digit per class, 28x28 uint8 light on black."""
     folder = paths.bundled("resources") / "digits"
@@ -181,7 +199,7 @@ def open_camera(spec: str, *, fps: float = 30.0) -> FrameSource:
         ``"0"`` (a webcam index), a webcam's name as the system reports it (stable when
         devices are plugged in another order), a video file path, a URL (``rtsp://``,
         ``http://``...), ``"demo"`` or ``"demo:D"`` (the demo camera holding up digit D,
-        or ``demo:none``).
+        a demo object ``demo:a`` to ``demo:h``, or nothing, ``demo:none``).
 
     Raises
     ------
@@ -195,7 +213,11 @@ def open_camera(spec: str, *, fps: float = 30.0) -> FrameSource:
             return DemoCamera(None, fps=fps)
         if choice.isdigit() and len(choice) == 1:
             return DemoCamera(int(choice), fps=fps)
-        raise CameraError(f"{spec}: the demo camera takes a digit 0-9 or 'none' (demo:7, demo:none)")
+        if len(choice) == 1 and choice in DEMO_OBJECTS:
+            return DemoCamera(choice, fps=fps)
+        raise CameraError(
+            f"{spec}: the demo camera takes a digit 0-9, an object a-h or 'none' (demo:7, demo:a, demo:none)"
+        )
     if spec.isdigit():
         return VideoSource(int(spec))
     named = dict((name, index) for index, name in list_cameras())

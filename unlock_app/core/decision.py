@@ -14,17 +14,29 @@ class FrameResult:
     reference_id: int | None = None
     label: str | None = None
     score: float = 0.0
+    kind: str = "digit"
+    """The kind of key the frame was matched as; its threshold applies."""
 
 
 @dataclass(frozen=True)
 class Policy:
     """Unlock when ``frames_required`` of the last ``frames_window`` frames that show a
-    subject match the same key (the references sharing a label) with similarity
-    >= ``threshold``; a higher threshold is stricter."""
+    subject match the same key (the references sharing a label) with similarity at
+    least the threshold of the key's kind; a higher threshold is stricter.
+
+    Digit and object keys are scored by different models, so each kind has its own
+    threshold: ``threshold`` for digits, ``object_threshold`` for objects (None: the
+    same as ``threshold``, for a policy that only ever sees one kind)."""
 
     threshold: float
     frames_required: int = 3
     frames_window: int = 5
+    object_threshold: float | None = None
+
+    def threshold_for(self, kind: str) -> float:
+        if kind == "object" and self.object_threshold is not None:
+            return self.object_threshold
+        return self.threshold
 
 
 @dataclass(frozen=True)
@@ -36,6 +48,8 @@ class Decision:
     """The best score among the deciding key's frames (or among all counted frames)."""
     agreeing: int
     """How many counted frames matched the deciding key above the threshold."""
+    kind: str = "digit"
+    """The deciding key's kind (its threshold applied)."""
 
 
 def decide(history: Sequence[FrameResult], policy: Policy) -> Decision:
@@ -45,18 +59,19 @@ def decide(history: Sequence[FrameResult], policy: Policy) -> Decision:
     ``policy.frames_window`` frames that showed one.
     """
     counted = [frame for frame in history if frame.found][-policy.frames_window :]
-    matching = [f for f in counted if f.label is not None and f.score >= policy.threshold]
+    matching = [f for f in counted if f.label is not None and f.score >= policy.threshold_for(f.kind)]
     if not matching:
         best = max(counted, key=lambda f: f.score, default=None)
         if best is None:
             return Decision(False, None, None, 0.0, 0)
-        return Decision(False, best.reference_id, best.label, best.score, 0)
+        return Decision(False, best.reference_id, best.label, best.score, 0, best.kind)
     by_label: dict[str, list[FrameResult]] = {}
     for frame in matching:
         by_label.setdefault(frame.label, []).append(frame)
     frames = max(by_label.values(), key=lambda group: (len(group), max(f.score for f in group)))
     best = max(frames, key=lambda f: f.score)
-    return Decision(len(frames) >= policy.frames_required, best.reference_id, best.label, best.score, len(frames))
+    unlock = len(frames) >= policy.frames_required
+    return Decision(unlock, best.reference_id, best.label, best.score, len(frames), best.kind)
 
 
 class Attempt:

@@ -136,18 +136,19 @@ class Matcher:
         Parameters
         ----------
         inputs : numpy.ndarray
-            float32 (N, 28, 28) or (28, 28) model inputs from ``preprocess``.
+            float32 model inputs from ``preprocess_kind`` for this model's kind: (N, 28, 28)
+            for digits, (N, 48, 48, 3) for objects, or one input without the N.
 
         Returns
         -------
         numpy.ndarray
             float32 (N, D).
         """
-        batch = np.asarray(inputs, np.float32).reshape(-1, 1, self.card.input_size, self.card.input_size)
+        batch = self.model.to_batch(inputs)
         outputs = []
         with torch.inference_mode():
             # In chunks: a whole store at once would hold gigabytes of activations.
             for start in range(0, max(len(batch), 1), _EMBED_CHUNK):
-                tensor = torch.from_numpy(batch[start : start + _EMBED_CHUNK]).to(self.device)
+                tensor = batch[start : start + _EMBED_CHUNK].to(self.device)
                 outputs.append(self.model(tensor).float().cpu().numpy())
         return np.concatenate(outputs)

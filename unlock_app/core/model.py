@@ -12,14 +12,18 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 from safetensors.torch import load_file, save_file
 from torch import nn
 
 from unlock_app.core import paths
-from unlock_app.core.preprocess import INPUT_SIZE
+from unlock_app.core.preprocess import INPUT_SHAPES, INPUT_SIZE, OBJECT_INPUT_SIZE
 
 ARCHITECTURE = "unlock-siamese-cnn-v1"
+OBJECT_ARCHITECTURE = "unlock-object-cnn-v1"
+WEIGHTS = {"digit": "siamese_mnist.safetensors", "object": "siamese_objects.safetensors"}
+"""The shipped weights file of each kind of key, in ``weights/``."""
 
 
 class ModelError(RuntimeError):
@@ -59,6 +63,72 @@ class EmbeddingNet(nn.Module):
     def forward(self, batch: torch.Tensor) -> torch.Tensor:
         return self.project(self.features(batch).flatten(1))
 
+    @staticmethod
+    def to_batch(inputs: np.ndarray) -> torch.Tensor:
+        """Model inputs from ``preprocess``, (N, 28, 28) or (28, 28), as an (N, 1, 28, 28) tensor."""
+        return torch.from_numpy(np.asarray(inputs, np.float32).reshape(-1, 1, INPUT_SIZE, INPUT_SIZE))
+
+
+class ObjectEmbeddingNet(nn.Module):
+    """The object model's shared branch: a (N, 3, 48, 48) BGR batch in [0, 1] to
+    (N, embedding_size) embeddings compared by Euclidean distance.
+
+    Colour is converted first, without learning: lightness standardised per image (so
+    exposure and contrast do not matter) and two opponent-colour channels divided by
+    the image's mean lightness (so the hue of a sticker counts, the brightness of the
+    room does not).  Then a strided 5x5 stem (48 -> 24) and three conv stages
+    (24 -> 12 -> 6 -> 3), and a linear projection.
+    """
+
+    def __init__(self, width: int = 32, embedding_size: int = 64) -> None:
+        super().__init__()
+
+        def block(inputs: int, outputs: int, kernel: int = 3, stride: int = 1) -> list[nn.Module]:
+            return [
+                nn.Conv2d(inputs, outputs, kernel, stride=stride, padding=kernel // 2, bias=False),
+                nn.BatchNorm2d(outputs),
+                nn.ReLU(inplace=True),
+            ]
+
+        self.features = nn.Sequential(
+            *block(3, width, kernel=5, stride=2),
+            *block(width, width),
+            nn.MaxPool2d(2),
+            *block(width, 2 * width),
+            *block(2 * width, 2 * width),
+            nn.MaxPool2d(2),
+            *block(2 * width, 4 * width),
+            nn.MaxPool2d(2),
+        )
+        self.project = nn.Linear(4 * width * 3 * 3, embedding_size)
+
+    def forward(self, batch: torch.Tensor) -> torch.Tensor:
+        return self.project(self.features(_opponent_colours(batch)).flatten(1))
+
+    @staticmethod
+    def to_batch(inputs: np.ndarray) -> torch.Tensor:
+        """Model inputs from ``preprocess_object``, (N, 48, 48, 3) or (48, 48, 3) BGR, as an
+        (N, 3, 48, 48) tensor."""
+        side = OBJECT_INPUT_SIZE
+        array = np.asarray(inputs, np.float32).reshape(-1, side, side, 3)
+        return torch.from_numpy(np.ascontiguousarray(array.transpose(0, 3, 1, 2)))
+
+
+def _opponent_colours(batch: torch.Tensor) -> torch.Tensor:
+    """BGR in [0, 1] to standardised lightness and two brightness-free opponent colours."""
+    blue, green, red = batch[:, 0:1], batch[:, 1:2], batch[:, 2:3]
+    lightness = 0.114 * blue + 0.587 * green + 0.299 * red
+    mean = lightness.mean((2, 3), keepdim=True)
+    spread = lightness.std((2, 3), keepdim=True)
+    level = mean.clamp_min(0.05)
+    return torch.cat(
+        [(lightness - mean) / (spread + 0.02), (red - green) / level, (blue - 0.5 * (red + green)) / level], 1
+    )
+
+
+_NETWORKS = {ARCHITECTURE: EmbeddingNet, OBJECT_ARCHITECTURE: ObjectEmbeddingNet}
+Network = EmbeddingNet | ObjectEmbeddingNet
+
 
 @dataclass
 class ModelCard:
@@ -67,6 +137,7 @@ class ModelCard:
     width: int = 32
     embedding_size: int = 64
     margin: float = 2.0
+    kind: str = "digit"
     architecture: str = ARCHITECTURE
     input_size: int = INPUT_SIZE
     similarity: str = "exp(-D), D the Euclidean distance between embeddings"
@@ -100,9 +171,9 @@ def card_path(weights: Path) -> Path:
     return weights.with_suffix(".json")
 
 
-def default_weights() -> Path:
-    """The weights shipped with the application."""
-    return paths.bundled("weights") / "siamese_mnist.safetensors"
+def default_weights(kind: str = "digit") -> Path:
+    """The weights shipped with the application for a kind of key."""
+    return paths.bundled("weights") / WEIGHTS[kind]
 
 
 def sha256(path: Path) -> str:
@@ -135,7 +206,7 @@ def resolve_device(name: str) -> torch.device:
     raise ModelError(f"unknown device {name!r}: use auto, cpu or cuda")
 
 
-def save_model(model: EmbeddingNet, card: ModelCard, weights: Path) -> None:
+def save_model(model: Network, card: ModelCard, weights: Path) -> None:
     """Write the weights and their card; the card records the weights' SHA-256."""
     weights.parent.mkdir(parents=True, exist_ok=True)
     temporary = weights.with_name(weights.name + ".tmp")
@@ -146,7 +217,7 @@ def save_model(model: EmbeddingNet, card: ModelCard, weights: Path) -> None:
     card.write(card_path(weights))
 
 
-def load_model(weights: Path, device: torch.device) -> tuple[EmbeddingNet, ModelCard]:
+def load_model(weights: Path, device: torch.device) -> tuple[Network, ModelCard]:
     """Load weights checked against their card, in eval mode on ``device``.
 
     Raises
@@ -159,8 +230,12 @@ def load_model(weights: Path, device: torch.device) -> tuple[EmbeddingNet, Model
     if not weights.is_file():
         raise ModelError(f"{weights}: weights file not found")
     card = ModelCard.read(card_path(weights))
-    if card.architecture != ARCHITECTURE:
-        raise ModelError(f"{card_path(weights)}: architecture {card.architecture!r} is not {ARCHITECTURE!r}")
+    network = _NETWORKS.get(card.architecture)
+    if network is None or card.kind not in INPUT_SHAPES:
+        raise ModelError(
+            f"{card_path(weights)}: architecture {card.architecture!r} for {card.kind!r} keys is not one of "
+            f"{', '.join(_NETWORKS)}"
+        )
     actual = sha256(weights)
     if actual != card.sha256:
         raise ModelError(
@@ -171,10 +246,12 @@ def load_model(weights: Path, device: torch.device) -> tuple[EmbeddingNet, Model
         state = load_file(str(weights))
     except Exception as error:  # safetensors raises its own error types for bad headers
         raise ModelError(f"{weights}: not a readable safetensors file ({error})") from None
-    model = EmbeddingNet(card.width, card.embedding_size)
+    model = network(card.width, card.embedding_size)
     try:
         model.load_state_dict(state, strict=True)
     except RuntimeError as error:
         first = str(error).splitlines()[0]
-        raise ModelError(f"{weights}: tensors do not fit {ARCHITECTURE} as the card describes it ({first})") from None
+        raise ModelError(
+            f"{weights}: tensors do not fit {card.architecture} as the card describes it ({first})"
+        ) from None
     return model.to(device).eval(), card

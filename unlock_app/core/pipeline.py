@@ -1,23 +1,67 @@
-"""One frame through the whole chain: preprocess, embed, match."""
+"""One frame through the whole chain: preprocess, embed, match, for each kind of key."""
 
 from __future__ import annotations
 
+import math
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
-from unlock_app.core.decision import FrameResult
+from unlock_app.core.decision import FrameResult, Policy
 from unlock_app.core.matching import Gallery, Match, Matcher, match
-from unlock_app.core.preprocess import Ink, Subject, preprocess
+from unlock_app.core.model import default_weights
+from unlock_app.core.preprocess import Ink, Kind, Subject, preprocess_kind
+from unlock_app.core.settings import Settings
+
+KINDS: tuple[Kind, ...] = ("digit", "object")
+
+
+class Models:
+    """The loaded model of each kind of key: ``models["digit"]``, ``models["object"]``.
+
+    Parameters
+    ----------
+    device : str
+        ``auto``, ``cpu`` or ``cuda``.
+    weights : mapping, optional
+        Weights files by kind; a kind left out gets the shipped weights.
+    """
+
+    def __init__(self, device: str = "auto", weights: Mapping[str, Path | None] | None = None) -> None:
+        weights = weights or {}
+        self.matchers = {kind: Matcher(weights.get(kind) or default_weights(kind), device) for kind in KINDS}
+
+    def __getitem__(self, kind: str) -> Matcher:
+        return self.matchers[kind]
+
+
+def policy(settings: Settings, models: Models) -> Policy:
+    """The unlock policy the settings ask for; a threshold left at its default is the
+    one recorded in that kind's model card."""
+    return Policy(
+        threshold=settings.threshold if settings.threshold is not None else models["digit"].threshold,
+        frames_required=settings.frames_required,
+        frames_window=settings.frames_window,
+        object_threshold=(
+            settings.object_threshold if settings.object_threshold is not None else models["object"].threshold
+        ),
+    )
 
 
 @dataclass(frozen=True)
 class Analysis:
-    """What became of one frame, and how long each step took (milliseconds)."""
+    """What became of one frame, and how long each step took (milliseconds).
+
+    ``subject`` and ``match`` are those of ``kind``: the kind of key the frame matched
+    best (relative to each model's default threshold), or digits when nothing is
+    enrolled."""
 
     subject: Subject
     match: Match | None
+    kind: str
     preprocess_ms: float
     embed_ms: float
     match_ms: float
@@ -26,34 +70,53 @@ class Analysis:
     def result(self) -> FrameResult:
         """The frame as the unlock decision sees it."""
         if not self.subject.found or self.match is None:
-            return FrameResult(found=self.subject.found)
-        return FrameResult(True, self.match.reference_id, self.match.label, self.match.score)
+            return FrameResult(found=self.subject.found, kind=self.kind)
+        return FrameResult(True, self.match.reference_id, self.match.label, self.match.score, self.kind)
 
 
-def analyse(frame: np.ndarray, matcher: Matcher, gallery: Gallery, ink: Ink = "dark") -> Analysis:
-    """Preprocess a BGR frame and, when it shows a subject, match it against ``gallery``.
+def analyse(frame: np.ndarray, models: Models, galleries: Mapping[str, Gallery], ink: Ink = "dark") -> Analysis:
+    """Preprocess a BGR frame for every kind of key enrolled and, where it shows a
+    subject, match it against that kind's gallery.
 
-    A frame with no subject is never embedded or matched.
+    A frame with no subject is never embedded or matched.  When both kinds match, the
+    one further above its model's default threshold is kept.  ``ink`` is for digits.
     """
-    started = time.perf_counter()
-    subject = preprocess(frame, ink=ink)
-    preprocessed = time.perf_counter()
-    if not subject.found or len(gallery) == 0:
-        return Analysis(subject, None, (preprocessed - started) * 1e3, 0.0, 0.0)
-    embedding = matcher.embed(subject.input)[0]
-    embedded = time.perf_counter()
-    best = match(embedding, gallery)
-    matched = time.perf_counter()
-    return Analysis(
-        subject,
-        best,
-        (preprocessed - started) * 1e3,
-        (embedded - preprocessed) * 1e3,
-        (matched - embedded) * 1e3,
-    )
+    kinds = [kind for kind in KINDS if len(galleries.get(kind, ())) > 0] or ["digit"]
+    best: Analysis | None = None
+    timings = np.zeros(3)
+    for kind in kinds:
+        started = time.perf_counter()
+        subject = preprocess_kind(frame, kind, ink=ink)
+        preprocessed = time.perf_counter()
+        found = None
+        embedded = preprocessed
+        if subject.found and len(galleries.get(kind, ())) > 0:
+            matcher = models[kind]
+            embedding = matcher.embed(subject.input)[0]
+            embedded = time.perf_counter()
+            found = match(embedding, galleries[kind])
+        matched = time.perf_counter()
+        timings += (preprocessed - started, embedded - preprocessed, matched - embedded)
+        candidate = Analysis(subject, found, kind, 0.0, 0.0, 0.0)
+        if best is None or _strength(candidate, models) > _strength(best, models):
+            best = candidate
+    preprocess_ms, embed_ms, match_ms = (timings * 1e3).tolist()
+    return Analysis(best.subject, best.match, best.kind, preprocess_ms, embed_ms, match_ms)
 
 
-def load_gallery(store, matcher: Matcher) -> Gallery:
-    """The store's references as a gallery for ``matcher``'s weights (embeddings cached)."""
-    embeddings, ids, labels = store.embeddings(matcher.card.sha256, matcher.embed)
-    return Gallery.build(embeddings, ids, labels)
+def _strength(analysis: Analysis, models: Models) -> float:
+    """How convincingly a frame matched: log of its score over the model's default
+    threshold (scores of different models are compared this way, never directly)."""
+    if analysis.match is None:
+        return -1e9 if analysis.subject.found else -math.inf  # any match beats none, a subject beats none
+    return math.log(max(analysis.match.score, 1e-300)) - math.log(models[analysis.kind].threshold)
+
+
+def load_galleries(store, models: Models) -> dict[str, Gallery]:
+    """The store's references as one gallery per kind (embeddings cached per weights)."""
+    galleries = {}
+    for kind in KINDS:
+        matcher = models[kind]
+        embeddings, ids, labels = store.embeddings(kind, matcher.card.sha256, matcher.embed)
+        galleries[kind] = Gallery.build(embeddings, ids, labels)
+    return galleries

@@ -1,8 +1,11 @@
-"""From a camera frame to the model's input: find the subject, normalise it like MNIST.
+"""From a camera frame to a model's input: find the subject and cut it out for its kind.
 
-The model was trained on MNIST-style inputs: a light subject on black, fitted into a
-20x20 box inside 28x28 with its centre of mass at the centre.  Everything the model
-sees, from a webcam, a video file or an image file, goes through :func:`preprocess`.
+Digit keys: the digit model was trained on MNIST-style inputs, a light subject on black
+fitted into a 20x20 box inside 28x28 with its centre of mass at the centre
+(:func:`preprocess`).  Object keys keep what identifies an object, its outline,
+texture and colours: a square colour crop around it (:func:`preprocess_object`).
+Everything a model sees, from a webcam, a video file or an image file, goes through
+one of these two, chosen by :func:`preprocess_kind`.
 """
 
 from __future__ import annotations
@@ -16,6 +19,12 @@ import numpy as np
 INPUT_SIZE = 28
 """Side of the model's square input."""
 
+OBJECT_INPUT_SIZE = 48
+"""Side of the object model's square colour input."""
+
+INPUT_SHAPES = {"digit": (INPUT_SIZE, INPUT_SIZE), "object": (OBJECT_INPUT_SIZE, OBJECT_INPUT_SIZE, 3)}
+"""The model input's array shape for each kind of key."""
+
 FIT_SIZE = 20
 """Side of the box the subject is fitted into (the MNIST convention)."""
 
@@ -26,6 +35,7 @@ GUIDE_FRACTION = 0.6
 """Side of the on-screen guide box as a fraction of the frame's short side."""
 
 Ink = Literal["dark", "light", "auto"]
+Kind = Literal["digit", "object"]
 
 _MIN_SIDE = 16
 _MIN_RANGE = 24
@@ -35,6 +45,11 @@ _MIN_CONTRAST = 0.4
 _MIN_SUBJECT = 0.08
 _MAX_SUBJECT = 0.97
 _JOIN = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (5, 5))
+_JOIN_OBJECT = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (9, 9))
+_MIN_OBJECT_EDGE = 24.0
+_OBJECT_MARGIN = 1.15
+_HAND_CUT = 0.5
+_MIN_OBJECT_SHARE = 0.2
 
 
 @dataclass(frozen=True)
@@ -69,8 +84,9 @@ class Subject:
     Attributes
     ----------
     input : numpy.ndarray or None
-        float32 array of shape (28, 28) in [0, 1], light subject on black; None when
-        no subject was found.
+        float32 in [0, 1], of the kind's shape (``INPUT_SHAPES``): for a digit (28, 28),
+        light subject on black; for an object (48, 48, 3), a BGR crop.  None when no
+        subject was found.
     box : tuple of int or None
         The subject's (x, y, width, height) in frame coordinates.
     quality : Quality
@@ -141,6 +157,129 @@ def preprocess(frame: np.ndarray, ink: Ink = "dark") -> Subject:
     return _find_subject(work, ink, scale, width, height)
 
 
+def preprocess_kind(frame: np.ndarray, kind: Kind, ink: Ink = "dark") -> Subject:
+    """The subject of a frame as the model of ``kind`` takes it (``ink`` is for digits)."""
+    return preprocess_object(frame) if kind == "object" else preprocess(frame, ink=ink)
+
+
+def preprocess_object(frame: np.ndarray) -> Subject:
+    """Find the object held up near the guide box and cut it out, colours and all.
+
+    The object is what stands out from its surroundings: strong edges in lightness or
+    colour, joined into one piece.  Its square crop (a margin included, the box's
+    centre kept) is scaled to 48x48 with no other normalisation: brightness, contrast
+    and colour cast are left to the object model, which was trained to ignore them.
+
+    Parameters
+    ----------
+    frame : numpy.ndarray
+        As for :func:`preprocess`.
+
+    Returns
+    -------
+    Subject
+        ``Subject.input`` is float32 (48, 48, 3), BGR in [0, 1], or None when nothing
+        stands out (an empty desk, a dark or covered lens, noise).  Never raises.
+    """
+    image = to_bgr(frame)
+    if image is None:
+        return _nothing("unusable frame")
+    height, width = image.shape[:2]
+    if min(height, width) < _MIN_SIDE:
+        return _nothing(f"image too small ({width}x{height})")
+    scale = WORK_SIZE / max(height, width)
+    interpolation = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
+    work = cv2.resize(image, (round(width * scale), round(height * scale)), interpolation=interpolation)
+    work = cv2.GaussianBlur(work, (3, 3), 0)
+    gray = cv2.cvtColor(work, cv2.COLOR_BGR2GRAY)
+    low, high = np.percentile(gray[::4, ::4], (2, 98))
+    if high < _MIN_BRIGHTNESS:
+        return _nothing("too dark")
+    if high - low < _MIN_RANGE:
+        return _nothing("nothing to see (flat image)")
+
+    edges = _edge_strength(work)
+    search = _search_region(edges.shape)
+    sx, sy, sw, sh = search
+    peak = float(np.percentile(edges[sy : sy + sh : 2, sx : sx + sw : 2], 99))
+    if peak < _MIN_OBJECT_EDGE:
+        return _nothing("no object (nothing stands out)")
+    strong = (edges > max(_MIN_OBJECT_EDGE / 2, 0.3 * peak)).astype(np.uint8)
+    strong = cv2.morphologyEx(strong, cv2.MORPH_CLOSE, _JOIN_OBJECT)
+    box = _subject_box(strong, search, None)
+    if box is None:
+        return _nothing("no object near the centre")
+    x, y, w, h = _without_hand(strong, box, search)
+    work_h, work_w = edges.shape
+    if max(w, h) < _MIN_SUBJECT * min(work_w, work_h):
+        return _nothing("object too small: hold it closer")
+    if w > _MAX_SUBJECT * work_w and h > _MAX_SUBJECT * work_h:
+        return _nothing("no object (the whole frame is busy: noise or too close)")
+    sharpness = float(cv2.Laplacian(gray[y : y + h, x : x + w], cv2.CV_32F).var())
+    frame_box = (int(x / scale), int(y / scale), max(1, round(w / scale)), max(1, round(h / scale)))
+    area = (frame_box[2] * frame_box[3]) / float(width * height)
+    quality = Quality(True, "", min(1.0, peak / 255.0), sharpness, area)
+    return Subject(object_crop(image, frame_box), frame_box, quality)
+
+
+def _without_hand(strong: np.ndarray, box: tuple[int, int, int, int], search) -> tuple[int, int, int, int]:
+    """The object's own box within ``box``, leaving out the fingers and hand that hold it.
+
+    The outlines are filled in, so the object and the hand become solid shapes joined
+    only where a thumb overlaps the object; an opening with a disc half the box's short
+    side cuts that neck.  The largest piece near the centre is the object, unless it is
+    a small remnant (an outline too faint to fill), when the whole box is kept.
+    """
+    height, width = strong.shape
+    outside = strong.copy()
+    cv2.floodFill(outside, np.zeros((height + 2, width + 2), np.uint8), (0, 0), 1)
+    # At half size: a wide opening is the costliest step, and this precision is plenty.
+    filled = cv2.resize(strong | (1 - outside), (width // 2, height // 2), interpolation=cv2.INTER_NEAREST)
+    _, _, w, h = box
+    side = max(3, int(_HAND_CUT * min(w, h) / 2)) | 1
+    opened = cv2.morphologyEx(filled, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (side, side)))
+    count, _, stats, centroids = cv2.connectedComponentsWithStats(opened, connectivity=8)
+    if count <= 1:
+        return box
+    sx, sy, sw, sh = search
+    centroids = centroids[1:] * 2
+    distance = np.hypot((centroids[:, 0] - (sx + sw / 2)) / sw, (centroids[:, 1] - (sy + sh / 2)) / sh)
+    area = stats[1:, cv2.CC_STAT_AREA] * 4
+    best = int(np.argmax(area * np.clip(1.0 - distance, 0.05, None)))
+    if area[best] < _MIN_OBJECT_SHARE * w * h:
+        return box
+    return tuple(int(v) * 2 for v in stats[1 + best, :4])
+
+
+def _edge_strength(work: np.ndarray) -> np.ndarray:
+    """Per pixel, the strongest change of lightness or colour (CIELAB, 8-bit units)."""
+    lab = cv2.cvtColor(work, cv2.COLOR_BGR2LAB)
+    strength = np.zeros(work.shape[:2], np.float32)
+    for channel, weight in zip(cv2.split(lab), (1.0, 2.0, 2.0), strict=True):
+        gx = cv2.Scharr(channel, cv2.CV_32F, 1, 0)
+        gy = cv2.Scharr(channel, cv2.CV_32F, 0, 1)
+        np.maximum(strength, cv2.magnitude(gx, gy) * np.float32(weight / 16), out=strength)
+    return strength
+
+
+def object_crop(image: np.ndarray, box: tuple[int, int, int, int]) -> np.ndarray:
+    """The object model's input for a box (x, y, w, h) of a BGR uint8 image: the box's
+    square surroundings, a margin included, as float32 (48, 48, 3) in [0, 1].
+
+    Where the square leaves the image, the image's edge is repeated."""
+    x, y, w, h = box
+    side = max(2, round(_OBJECT_MARGIN * max(w, h)))
+    left, top = round(x + w / 2 - side / 2), round(y + h / 2 - side / 2)
+    height, width = image.shape[:2]
+    pad = max(0, -left, -top, left + side - width, top + side - height)
+    if pad:
+        image = cv2.copyMakeBorder(image, pad, pad, pad, pad, cv2.BORDER_REPLICATE)
+    square = image[top + pad : top + pad + side, left + pad : left + pad + side]
+    interpolation = cv2.INTER_AREA if side > OBJECT_INPUT_SIZE else cv2.INTER_LINEAR
+    crop = cv2.resize(square, (OBJECT_INPUT_SIZE, OBJECT_INPUT_SIZE), interpolation=interpolation)
+    return crop.astype(np.float32) * np.float32(1 / 255)
+
+
 def _find_subject(work: np.ndarray, ink: str, scale: float, width: int, height: int) -> Subject:
     """Locate and normalise the subject in the working image, for one polarity."""
     if ink == "light":
@@ -198,6 +337,25 @@ def _nothing(reason: str) -> Subject:
 def to_gray(frame: object) -> np.ndarray | None:
     """Any numeric image (any dtype; 1, 3 or 4 channels, BGR order) as 8-bit grayscale,
     or None when it is not an image at all (empty, other shapes, not an array)."""
+    image = _to_uint8(frame)
+    if image is None or image.ndim == 2:
+        return image
+    code = cv2.COLOR_BGRA2GRAY if image.shape[2] == 4 else cv2.COLOR_BGR2GRAY
+    return cv2.cvtColor(image, code)
+
+
+def to_bgr(frame: object) -> np.ndarray | None:
+    """Any numeric image (as for :func:`to_gray`) as 8-bit BGR, or None when it is not one."""
+    image = _to_uint8(frame)
+    if image is None:
+        return None
+    if image.ndim == 2:
+        return cv2.cvtColor(image, cv2.COLOR_GRAY2BGR)
+    return cv2.cvtColor(image, cv2.COLOR_BGRA2BGR) if image.shape[2] == 4 else image
+
+
+def _to_uint8(frame: object) -> np.ndarray | None:
+    """An image of any dtype as contiguous uint8, channels kept (2-D, or 3 or 4 channels)."""
     if not isinstance(frame, np.ndarray) or frame.size == 0:
         return None
     if frame.ndim == 3 and frame.shape[2] == 1:
@@ -217,11 +375,7 @@ def to_gray(frame: object) -> np.ndarray | None:
         image = values.astype(np.uint8)
     else:
         return None
-    image = np.ascontiguousarray(image)
-    if image.ndim == 2:
-        return image
-    code = cv2.COLOR_BGRA2GRAY if image.shape[2] == 4 else cv2.COLOR_BGR2GRAY
-    return cv2.cvtColor(image, code)
+    return np.ascontiguousarray(image)
 
 
 def _has_black_border(work: np.ndarray) -> bool:

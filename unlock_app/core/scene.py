@@ -118,16 +118,23 @@ def make_card(digit: np.ndarray, look: Look) -> np.ndarray:
 
 
 def render(card: np.ndarray | None, pose: Pose, look: Look, rng: np.random.Generator) -> np.ndarray:
-    """One BGR uint8 webcam frame of the card (or of the empty desk when ``card`` is None)."""
+    """One BGR uint8 webcam frame of the card (or of the empty desk when ``card`` is None).
+
+    ``card`` is BGR, or BGRA for an object (see :mod:`objects`): its alpha is its outline."""
     height, width = look.desk.shape[:2]
     frame = look.desk.copy()
     if card is not None:
         corners = _card_corners(pose, card.shape[1], card.shape[0], width, height)
         source = np.float32([[0, 0], [card.shape[1], 0], [card.shape[1], card.shape[0]], [0, card.shape[0]]])
         warp = cv2.getPerspectiveTransform(source, corners)
-        cv2.warpPerspective(
-            card, warp, (width, height), dst=frame, flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_TRANSPARENT
-        )
+        if card.shape[2] == 4:  # an object: its alpha is its silhouette
+            warped = cv2.warpPerspective(card, warp, (width, height), flags=cv2.INTER_LINEAR)
+            cover = warped[:, :, 3:].astype(np.float32) * np.float32(1 / 255)
+            frame = (frame * (1 - cover) + warped[:, :, :3] * cover).astype(np.uint8)
+        else:
+            cv2.warpPerspective(
+                card, warp, (width, height), dst=frame, flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_TRANSPARENT
+            )
         if look.hand:
             _draw_hand(frame, corners, look.skin, rng)
     frame = cv2.multiply(frame, look.light, dtype=cv2.CV_32F)
@@ -153,6 +160,29 @@ def render_digit(digit: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """A random webcam frame of a random card with this digit on it."""
     look = random_look(rng)
     return render(make_card(digit, look), random_pose(rng), look, rng)
+
+
+def random_object_look(rng: np.random.Generator) -> Look:
+    """A scene for an object: as for a card, and the camera's white balance a little off."""
+    look = random_look(rng)
+    cast = rng.uniform(0.85, 1.15, 3).astype(np.float32)
+    # Small things are held by the fingertips as often as from below.
+    return replace(look, light=look.light * cast, hand=look.hand and rng.random() < 0.5)
+
+
+def random_object_pose(rng: np.random.Generator) -> Pose:
+    """How a user holds an object up: smaller than a card and turned a little further."""
+    return Pose(
+        centre=(float(rng.uniform(0.42, 0.58)), float(rng.uniform(0.42, 0.58))),
+        size=float(rng.uniform(0.3, 0.55)),
+        angle=float(rng.normal(0.0, 10.0)),
+        tilt=tuple(float(v) for v in rng.uniform(-0.1, 0.1, 8)),
+    )
+
+
+def render_object(thing: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """A random webcam frame of this object (BGRA, see :mod:`objects`) held up."""
+    return render(thing, random_object_pose(rng), random_object_look(rng), rng)
 
 
 def _card_corners(pose: Pose, card_w: int, card_h: int, width: int, height: int) -> np.ndarray:

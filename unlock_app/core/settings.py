@@ -29,8 +29,11 @@ class Settings:
     Attributes
     ----------
     threshold : float or None
-        Similarity a frame must reach to count as a match, in (0, 1); higher is
-        stricter.  None means the default recorded in the model card.
+        Similarity a frame must reach to count as a match of a digit key, in (0, 1);
+        higher is stricter.  None means the default recorded in the digit model's card.
+    object_threshold : float or None
+        The same for object keys, which another model scores; None means the default
+        recorded in the object model's card.
     frames_required, frames_window : int
         Unlock when ``frames_required`` of the last ``frames_window`` frames that show
         a subject match the same reference.
@@ -54,6 +57,7 @@ class Settings:
 
     schema_version: int = SCHEMA_VERSION
     threshold: float | None = None
+    object_threshold: float | None = None
     frames_required: int = 3
     frames_window: int = 5
     attempt_timeout: float = 5.0
@@ -85,7 +89,7 @@ def _check(key: str, value: object) -> object:
             raise SettingsError(f"{key} must be between {low} and {high}, not {value!r}")
         return converted
 
-    if key == "threshold":
+    if key in ("threshold", "object_threshold"):
         return number(float, 0.001, 0.999, allow_none=True)
     if key in ("frames_required", "frames_window"):
         return number(int, 1, 30)

@@ -141,11 +141,16 @@ class _InProcess:
         return map(function, items)
 
 
-def contrastive_loss(embeddings: torch.Tensor, labels: torch.Tensor, margin: float) -> torch.Tensor:
+def contrastive_loss(
+    embeddings: torch.Tensor, labels: torch.Tensor, margin: float, hard_negatives: bool = False
+) -> torch.Tensor:
     """The notebook's loss, ``(1-Y)·½·D² + Y·½·max(0, m-D)²``, over every pair in a batch.
 
     Y is 0 for pairs of the same class and 1 otherwise.  Similar and dissimilar pairs
     are averaged separately and weighted equally, as a batch holds far more of the latter.
+    With ``hard_negatives`` the dissimilar term is averaged over the pairs still inside
+    the margin (the only ones it has a say on), so the few look-alikes that cause false
+    accepts are not drowned out as the easy pairs fall away.
     """
     squared = embeddings.pow(2).sum(1)
     distance2 = (squared[:, None] + squared[None, :] - 2 * embeddings @ embeddings.T).clamp_min(0)
@@ -155,7 +160,12 @@ def contrastive_loss(embeddings: torch.Tensor, labels: torch.Tensor, margin: flo
     similar = same & off_diagonal
     dissimilar = ~same
     similar_loss = 0.5 * distance2[similar].mean()
-    dissimilar_loss = 0.5 * F.relu(margin - distance[dissimilar]).pow(2).mean()
+    shortfall = F.relu(margin - distance[dissimilar])
+    if hard_negatives:
+        active = shortfall > 0
+        dissimilar_loss = 0.5 * shortfall[active].pow(2).sum() / active.sum().clamp_min(1)
+    else:
+        dissimilar_loss = 0.5 * shortfall.pow(2).mean()
     return similar_loss + dissimilar_loss
 
 

@@ -2,8 +2,10 @@
 
 Genuine scores compare each reference with the other references of its key (leave one
 out).  Impostor scores compare each reference with everything that must not open it:
-the user's other keys, the shipped digits of other classes, and scribbles that pass
-preprocessing but are no digit.
+the user's other keys of the same kind and shipped samples.  For digit keys these are
+the shipped digits of other classes and scribbles that pass preprocessing but are no
+digit; for object keys, the shipped demo objects and the shipped digits (a card is no
+object key).
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import numpy as np
 
 from unlock_app.core.matching import Matcher, similarity
 from unlock_app.core.paths import bundled
-from unlock_app.core.preprocess import preprocess
+from unlock_app.core.preprocess import preprocess, preprocess_object
 
 
 @dataclass(frozen=True)
@@ -32,8 +34,11 @@ class Evidence:
 
 
 def shipped_impostors(matcher: Matcher) -> tuple[np.ndarray, np.ndarray]:
-    """Embeddings of the shipped digits and of scribbles, and the digit class of each
-    (-1 for a scribble)."""
+    """Embeddings of the shipped samples for ``matcher``'s kind of key, and the digit
+    class of each (-1 for anything but a digit's own class: a scribble, or for object
+    keys every sample)."""
+    if matcher.card.kind == "object":
+        return _shipped_object_impostors(matcher)
     folder = bundled("resources") / "digits"
     inputs, classes = [], []
     for path in sorted(folder.glob("*_*.png")):
@@ -47,6 +52,25 @@ def shipped_impostors(matcher: Matcher) -> tuple[np.ndarray, np.ndarray]:
             inputs.append(subject.input)
             classes.append(-1)
     return matcher.embed(np.stack(inputs)), np.asarray(classes)
+
+
+def _shipped_object_impostors(matcher: Matcher) -> tuple[np.ndarray, np.ndarray]:
+    inputs = []
+    for path in sorted((bundled("resources") / "objects").glob("*.png")):
+        subject = preprocess_object(demo_object_on_grey(cv2.imread(str(path), cv2.IMREAD_UNCHANGED)))
+        if subject.found:
+            inputs.append(subject.input)
+    for path in sorted((bundled("resources") / "digits").glob("*_*.png")):
+        subject = preprocess_object(cv2.imread(str(path), cv2.IMREAD_COLOR))
+        if subject.found:
+            inputs.append(subject.input)
+    return matcher.embed(np.stack(inputs)), np.full(len(inputs), -1)
+
+
+def demo_object_on_grey(thing: np.ndarray) -> np.ndarray:
+    """A shipped object (BGRA) as an image file of it: on a mid-grey ground, BGR."""
+    cover = thing[:, :, 3:].astype(np.float32) / 255
+    return (thing[:, :, :3] * cover + 128 * (1 - cover)).astype(np.uint8)
 
 
 def evidence(embeddings: np.ndarray, labels: list[str], shipped: tuple[np.ndarray, np.ndarray]) -> Evidence:
@@ -70,9 +94,12 @@ def evidence(embeddings: np.ndarray, labels: list[str], shipped: tuple[np.ndarra
         block = own[np.ix_(members, members)]
         genuine.extend(block[~np.eye(len(members), dtype=bool)].tolist())
         impostor.extend(own[np.ix_(members, others)].ravel().tolist())
-        nearest = shipped_classes[digits][np.argmax(to_shipped[np.ix_(members, digits)], 1)]
-        key_class = np.bincount(nearest, minlength=10).argmax()
-        foreign = np.flatnonzero(shipped_classes != key_class)
+        if digits.size:
+            nearest = shipped_classes[digits][np.argmax(to_shipped[np.ix_(members, digits)], 1)]
+            key_class = np.bincount(nearest, minlength=10).argmax()
+            foreign = np.flatnonzero(shipped_classes != key_class)
+        else:
+            foreign = np.arange(len(shipped_classes))
         impostor.extend(to_shipped[np.ix_(members, foreign)].ravel().tolist())
     return Evidence(np.asarray(genuine), np.asarray(impostor))
 

@@ -54,9 +54,10 @@ def run(args) -> int:
     from PySide6.QtWidgets import QApplication, QMessageBox
 
     from enrollment.store import ReferenceStore, StoreError
+    from unlock_app.cli import weights_of
     from unlock_app.core.audit import AuditError, AuditLog
-    from unlock_app.core.matching import Matcher
-    from unlock_app.core.model import ModelError, default_weights
+    from unlock_app.core.model import ModelError
+    from unlock_app.core.pipeline import Models
     from unlock_app.ui.main_window import MainWindow
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
@@ -66,8 +67,7 @@ def run(args) -> int:
     config_dir = paths.config_dir(args.data_dir)
     settings, warnings = settings_module.load(config_dir)
     try:
-        weights = Path(args.weights) if args.weights else default_weights()
-        matcher = Matcher(weights, args.device or settings.device)
+        models = Models(args.device or settings.device, weights_of(args))
     except ModelError as error:
         # Without a checked model nothing can be matched: say why and stop.
         QMessageBox.critical(None, "unlock-app cannot start", str(error))
@@ -95,7 +95,7 @@ def run(args) -> int:
 
     window = MainWindow(
         camera=camera,
-        matcher=matcher,
+        models=models,
         store=store,
         audit=audit,
         settings=settings,

@@ -27,9 +27,10 @@ from PySide6.QtWidgets import (
 from enrollment import workflow
 from enrollment.store import NewReference, ReferenceStore, check_label
 from unlock_app.core.camera import LatestFrame
-from unlock_app.core.matching import Gallery, Matcher, match, similarity
-from unlock_app.core.pipeline import Analysis
-from unlock_app.core.preprocess import Subject, preprocess
+from unlock_app.core.decision import Policy
+from unlock_app.core.matching import Gallery, match, similarity
+from unlock_app.core.pipeline import Analysis, Models
+from unlock_app.core.preprocess import Subject, preprocess_kind
 from unlock_app.ui.live_view import LiveView, input_image
 
 MIN_SHARPNESS = 20.0
@@ -38,33 +39,36 @@ STEADY_FRAMES = 4
 """Frames the key must stay put (its box moving less than 3% of the frame) before an
 automatic capture."""
 _PREVIEW_INTERVAL_MS = 66
-_CAPTURE_GAP_S = 0.6
+_CAPTURE_GAP_S = {"digit": 0.6, "object": 1.2}
+"""Seconds between automatic captures; an object's views are further apart, to give
+the user time to turn it."""
 
 
 class EnrollmentDialog(QDialog):
     """Live preview; captures samples by itself when the key is found, sharp and steady
     (or on the Capture button); thumbnails of the samples, any of which can be dropped;
-    label and kind; warnings about samples that look like another key or unlike each
-    other.  Saves all the samples as one key, or nothing."""
+    label and kind (an object is captured as several views, the user turning it a
+    little between them); warnings about samples that look like another key or unlike
+    each other.  Saves all the samples as one key, or nothing."""
 
     def __init__(
         self,
         *,
         buffer: LatestFrame,
-        matcher: Matcher,
+        models: Models,
         store: ReferenceStore,
-        gallery: Gallery,
-        threshold: float,
+        galleries: dict[str, Gallery],
+        policy: Policy,
         parent=None,
     ) -> None:
         super().__init__(parent)
         self.setWindowTitle("Enroll a key")
         self.resize(820, 640)
         self.buffer = buffer
-        self.matcher = matcher
+        self.models = models
         self.store = store
-        self.gallery = gallery
-        self.threshold = threshold
+        self.galleries = galleries
+        self.policy = policy
         self.samples: list[NewReference] = []
         self._last_index = 0
         self._recent_boxes: deque[tuple[int, int, int, int] | None] = deque(maxlen=STEADY_FRAMES)
@@ -73,11 +77,13 @@ class EnrollmentDialog(QDialog):
         self._frame_width = 640
 
         self.preview = LiveView()
-        self.preview.threshold = threshold
+        self.preview.thresholds = {kind: policy.threshold_for(kind) for kind in self.preview.thresholds}
         self.label = QLineEdit()
         self.label.setPlaceholderText("a name for this key, e.g. seven")
         self.kind = QComboBox()
-        self.kind.addItems(["digit", "object"])
+        self.kind.addItem("a digit on a card", "digit")
+        self.kind.addItem("an object (a tag, badge, coin, sticker)", "object")
+        self.kind.currentIndexChanged.connect(self._on_kind_changed)
         self.count = QSpinBox(minimum=1, maximum=20, value=5)
         self.auto = QCheckBox("Capture automatically when the key is sharp and steady")
         self.auto.setChecked(True)
@@ -127,18 +133,24 @@ class EnrollmentDialog(QDialog):
         if captured is None:
             return
         self._last_index = captured.index
-        subject = preprocess(captured.frame)
+        subject = preprocess_kind(captured.frame, self.key_kind)
         self._latest = (captured.frame, subject)
         self.preview.set_frame(captured.frame)
-        self.preview.set_analysis(Analysis(subject, None, 0.0, 0.0, 0.0), None)
+        self.preview.set_analysis(Analysis(subject, None, self.key_kind, 0.0, 0.0, 0.0), None)
         self._frame_width = captured.frame.shape[1]
         self._recent_boxes.append(subject.box if subject.found else None)
         ready, advice = self._quality(subject)
         self.preview.message = advice
         full = len(self.samples) >= self.count.value()
-        if ready and self.auto.isChecked() and not full and captured.time - self._last_capture >= _CAPTURE_GAP_S:
+        gap = _CAPTURE_GAP_S[self.key_kind]
+        if ready and self.auto.isChecked() and not full and captured.time - self._last_capture >= gap:
             self._last_capture = captured.time
             self._add(NewReference(captured.frame, subject.input))
+
+    @property
+    def key_kind(self) -> str:
+        """``digit`` or ``object``: what is being enrolled."""
+        return self.kind.currentData()
 
     def _quality(self, subject: Subject) -> tuple[bool, str]:
         if len(self.samples) >= self.count.value():
@@ -148,8 +160,27 @@ class EnrollmentDialog(QDialog):
         if subject.quality.sharpness < MIN_SHARPNESS:
             return False, "Too blurred: hold still, or move the key into focus"
         if not self._steady():
+            if self.key_kind == "object" and self.samples:
+                return False, "Turn the object a little, then hold it still..."
             return False, "Hold still..."
+        if self.key_kind == "object":
+            return True, f"Capturing view {len(self.samples) + 1} of {self.count.value()}: then turn it a little"
         return True, f"Capturing sample {len(self.samples) + 1} of {self.count.value()}"
+
+    def _on_kind_changed(self) -> None:
+        """Samples taken as the other kind are made again from their pictures for this one."""
+        kept = []
+        for sample in self.samples:
+            subject = preprocess_kind(sample.source, self.key_kind, ink="auto")
+            if subject.found:
+                kept.append(NewReference(sample.source, subject.input))
+        dropped = len(self.samples) - len(kept)
+        self.samples = []
+        self.thumbnails.clear()
+        for sample in kept:
+            self._add(sample)
+        if dropped:
+            self.warning.setText(f"{dropped} sample(s) dropped: no {self.key_kind} was found in them")
 
     def _steady(self) -> bool:
         boxes = list(self._recent_boxes)
@@ -175,7 +206,7 @@ class EnrollmentDialog(QDialog):
 
     def import_files(self, files: list[str]) -> None:
         try:
-            items = workflow.from_images(files)
+            items = workflow.from_images(files, self.key_kind)
         except workflow.EnrollmentError as error:
             self.warning.setText("Not imported:\n" + "\n".join(error.problems))
             return
@@ -205,15 +236,17 @@ class EnrollmentDialog(QDialog):
         """Warn when samples look like another key, or unlike each other."""
         warnings = []
         if self.samples:
-            embeddings = self.matcher.embed(np.stack([s.input for s in self.samples]))
+            kind = self.key_kind
+            threshold = self.policy.threshold_for(kind)
+            embeddings = self.models[kind].embed(np.stack([s.input for s in self.samples]))
             label = self.label.text().strip()
             for embedding in embeddings:
                 # match() already has the best score of every key: one vectorised pass.
-                best = match(embedding, self.gallery)
+                best = match(embedding, self.galleries[kind])
                 alike = {
                     other: score
                     for other, score in (best.label_scores.items() if best else ())
-                    if other != label and score >= self.threshold
+                    if other != label and score >= threshold
                 }
                 if alike:
                     warnings.append(
@@ -223,7 +256,7 @@ class EnrollmentDialog(QDialog):
                     break
             if len(embeddings) > 1:
                 pairwise = np.sqrt(((embeddings[:, None] - embeddings[None]) ** 2).sum(-1))
-                if similarity(pairwise).min() < self.threshold:
+                if similarity(pairwise).min() < threshold:
                     warnings.append(
                         "Some samples do not look like each other: are they all the same key? Drop the odd one out."
                     )
@@ -239,7 +272,11 @@ class EnrollmentDialog(QDialog):
         except ValueError as error:
             self.warning.setText(f"Label: {error}")
             return
-        self.store.add(label, self.kind.currentText(), self.samples)
+        try:
+            self.store.add(label, self.key_kind, self.samples)
+        except ValueError as error:  # the label is a key of the other kind
+            self.warning.setText(f"Label: {error}")
+            return
         self.accept()
 
     def done(self, result: int) -> None:

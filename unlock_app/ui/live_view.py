@@ -25,7 +25,8 @@ def to_qimage(image: np.ndarray) -> QImage:
 
 
 def input_image(model_input: np.ndarray) -> QImage:
-    """A 28x28 model input in [0, 1] as an 8-bit grayscale image."""
+    """A model input in [0, 1] as an 8-bit image: grayscale for a digit (28, 28), BGR
+    colour for an object (48, 48, 3)."""
     return to_qimage((np.clip(model_input, 0, 1) * 255).astype(np.uint8))
 
 
@@ -42,7 +43,8 @@ class LiveView(QWidget):
         self._frame_size = (640, 480)
         self._analysis: Analysis | None = None
         self._match_thumbnail: QPixmap | None = None
-        self.threshold = 0.5
+        self.thresholds = {"digit": 0.5, "object": 0.5}
+        """The threshold of each kind of key; the one of the shown match's kind is drawn."""
         self.message = ""
         self.accent = AMBER
 
@@ -59,6 +61,11 @@ class LiveView(QWidget):
     @property
     def analysis(self) -> Analysis | None:
         return self._analysis
+
+    @property
+    def threshold(self) -> float:
+        """The threshold that applies to what is shown (digits' when nothing is)."""
+        return self.thresholds[self._analysis.kind if self._analysis is not None else "digit"]
 
     def paintEvent(self, event) -> None:
         painter = QPainter(self)

@@ -23,10 +23,9 @@ from PySide6.QtWidgets import (
 from enrollment.store import ReferenceStore
 from unlock_app.core import settings as settings_module
 from unlock_app.core.audit import AuditLog, wants_snapshot
-from unlock_app.core.camera import DemoCamera, FrameSource, LatestFrame
+from unlock_app.core.camera import DEMO_OBJECTS, DemoCamera, FrameSource, LatestFrame
 from unlock_app.core.decision import Attempt, Policy
-from unlock_app.core.matching import Matcher
-from unlock_app.core.pipeline import load_gallery
+from unlock_app.core.pipeline import Models, load_galleries, policy
 from unlock_app.core.settings import Settings
 from unlock_app.ui.enrollment_dialog import EnrollmentDialog
 from unlock_app.ui.live_view import AMBER, GREEN, RED, LiveView, input_image
@@ -65,10 +64,10 @@ class MainWindow(QMainWindow):
     ----------
     camera : callable
         Opens the frame source (called again to reopen a lost camera).
-    matcher, store, audit, settings :
-        The model, the reference store, the audit log (with the lockout) and the
-        settings; ``config_dir`` is where the settings are saved, ``data_dir`` where the
-        notes live.
+    models, store, audit, settings :
+        The model of each kind of key, the reference store, the audit log (with the
+        lockout) and the settings; ``config_dir`` is where the settings are saved,
+        ``data_dir`` where the notes live.
     banner : str
         A notice shown above the view (for example: no webcam, the demo camera is on).
     unusable : str
@@ -83,7 +82,7 @@ class MainWindow(QMainWindow):
         self,
         *,
         camera: Callable[[], FrameSource],
-        matcher: Matcher,
+        models: Models,
         store: ReferenceStore,
         audit: AuditLog,
         settings: Settings,
@@ -101,7 +100,7 @@ class MainWindow(QMainWindow):
         saved = self._geometry.value("geometry")
         if saved is not None:
             self.restoreGeometry(saved)
-        self.matcher = matcher
+        self.models = models
         self.store = store
         self.audit = audit
         self.lockout = audit.lockout()
@@ -110,8 +109,8 @@ class MainWindow(QMainWindow):
         self.data_dir = data_dir
         self.lock_state = LockState()
         self.buffer = LatestFrame()
-        self.gallery = load_gallery(store, matcher)
-        self.attempt = Attempt(self._policy(), settings.attempt_timeout)
+        self.galleries = load_galleries(store, models)
+        self.attempt = Attempt(self.policy, settings.attempt_timeout)
         self._camera_factory = camera
         self._camera_state = "starting"
         self._painted_index = 0
@@ -125,7 +124,7 @@ class MainWindow(QMainWindow):
         self._frozen = False
 
         self.live_view = LiveView()
-        self.live_view.threshold = self.threshold
+        self._show_thresholds(self.policy)
         self.unusable = unusable
         self.banner = QLabel("\n".join(text for text in (unusable, banner) if text))
         self.banner.setObjectName("banner")
@@ -155,7 +154,7 @@ class MainWindow(QMainWindow):
 
         self.capture = CaptureThread(camera, self.buffer, settings.check_frozen_files)
         self.capture.state_changed.connect(self._on_camera_state)
-        self.inference = InferenceThread(self.buffer, matcher, self.gallery)
+        self.inference = InferenceThread(self.buffer, models, self.galleries)
         self.inference.analysed.connect(self._on_analysed)
         # Painting and text run on their own clocks: compute happens per frame, but
         # text changing 30 times a second could not be read.
@@ -174,22 +173,25 @@ class MainWindow(QMainWindow):
     # -- state ---------------------------------------------------------------------
 
     @property
-    def threshold(self) -> float:
-        return self.settings.threshold if self.settings.threshold is not None else self.matcher.threshold
-
-    def _policy(self) -> Policy:
-        return Policy(self.threshold, self.settings.frames_required, self.settings.frames_window)
+    def policy(self) -> Policy:
+        """The unlock policy of the current settings (each kind's threshold included)."""
+        return policy(self.settings, self.models)
 
     @property
     def first_run(self) -> bool:
-        return len(self.gallery) == 0 and not self.unusable
+        return not any(len(gallery) for gallery in self.galleries.values()) and not self.unusable
+
+    def _passes(self, analysis) -> bool:
+        """Whether a frame's best match reaches the threshold of its kind."""
+        match = analysis.match
+        return match is not None and match.score >= self.policy.threshold_for(analysis.kind)
 
     def lock(self) -> None:
         self.lock_state.set_unlocked(False)
 
     def reload_gallery(self) -> None:
-        self.gallery = load_gallery(self.store, self.matcher)
-        self.inference.set_gallery(self.gallery)
+        self.galleries = load_galleries(self.store, self.models)
+        self.inference.set_galleries(self.galleries)
         self._thumbnails.clear()
         self.attempt.reset()
         self._update_first_run()
@@ -246,7 +248,7 @@ class MainWindow(QMainWindow):
         if captured.still:
             return  # the same picture again is no new evidence
         if self._rearm:
-            self._rearm = match is not None and match.score >= self.threshold
+            self._rearm = self._passes(analysis)
             return
         if analysis.subject.found and not self.attempt.active:
             self._outcome = ""
@@ -311,7 +313,7 @@ class MainWindow(QMainWindow):
         analysis = self.live_view.analysis
         if analysis is None or not analysis.subject.found:
             return self._outcome or "Show your key", AMBER
-        if analysis.match is not None and analysis.match.score >= self.threshold:
+        if self._passes(analysis):
             return f"Match {analysis.match.score:.2f}, hold still", GREEN
         score = analysis.match.score if analysis.match else 0.0
         return f"No match ({score:.2f})", AMBER
@@ -339,10 +341,10 @@ class MainWindow(QMainWindow):
             return
         dialog = EnrollmentDialog(
             buffer=self.buffer,
-            matcher=self.matcher,
+            models=self.models,
             store=self.store,
-            gallery=self.gallery,
-            threshold=self.threshold,
+            galleries=self.galleries,
+            policy=self.policy,
             parent=self,
         )
         if dialog.exec() == QDialog.DialogCode.Accepted:
@@ -355,7 +357,7 @@ class MainWindow(QMainWindow):
             return
         dialog = SettingsDialog(
             settings=self.settings,
-            matcher=self.matcher,
+            models=self.models,
             store=self.store,
             on_threshold=self._preview_threshold,
             parent=self,
@@ -363,14 +365,14 @@ class MainWindow(QMainWindow):
         if dialog.exec() == QDialog.DialogCode.Accepted:
             self.apply_settings(dialog.result_settings())
         else:
-            self._preview_threshold(self.threshold)
+            self._show_thresholds(self.policy)
 
     def apply_settings(self, settings: Settings) -> None:
         camera_changed = settings.camera != self.settings.camera
         self.settings = settings
         settings_module.save(self.config_dir, settings)
-        self.attempt = Attempt(self._policy(), settings.attempt_timeout)
-        self._preview_threshold(self.threshold)
+        self.attempt = Attempt(self.policy, settings.attempt_timeout)
+        self._show_thresholds(self.policy)
         self._restart_idle_timer()
         if camera_changed and settings.camera:
             from unlock_app.core.camera import open_camera
@@ -384,9 +386,13 @@ class MainWindow(QMainWindow):
         self.capture.state_changed.connect(self._on_camera_state)
         self.capture.start()
 
-    def _preview_threshold(self, threshold: float) -> None:
-        self.live_view.threshold = threshold
+    def _preview_threshold(self, kind: str, threshold: float) -> None:
+        self.live_view.thresholds[kind] = threshold
         self.live_view.update()
+
+    def _show_thresholds(self, policy: Policy) -> None:
+        for kind in self.live_view.thresholds:
+            self._preview_threshold(kind, policy.threshold_for(kind))
 
     # -- relock and keys -------------------------------------------------------------
 
@@ -414,8 +420,8 @@ class MainWindow(QMainWindow):
     def keyPressEvent(self, event: QKeyEvent) -> None:
         source = self.capture.source
         text = event.text().lower()
-        if isinstance(source, DemoCamera) and text and (text.isdigit() or text == "n"):
-            source.show(None if text == "n" else int(text))
+        if isinstance(source, DemoCamera) and len(text) == 1 and (text.isdigit() or text in DEMO_OBJECTS + "n"):
+            source.show(None if text == "n" else int(text) if text.isdigit() else text)
             return
         super().keyPressEvent(event)
 

@@ -26,7 +26,7 @@ from PySide6.QtWidgets import (
 
 from enrollment.store import ReferenceStore
 from unlock_app.core.camera import list_cameras
-from unlock_app.core.matching import Matcher
+from unlock_app.core.pipeline import KINDS, Models
 from unlock_app.core.settings import Settings
 from unlock_app.core.tuning import Evidence, evidence, shipped_impostors
 
@@ -93,29 +93,38 @@ class SettingsDialog(QDialog):
         self,
         *,
         settings: Settings,
-        matcher: Matcher,
+        models: Models,
         store: ReferenceStore,
-        on_threshold: Callable[[float], None],
+        on_threshold: Callable[[str, float], None],
         parent=None,
     ) -> None:
         super().__init__(parent)
         self.setWindowTitle("Settings")
         self.settings = settings
-        self.default_threshold = matcher.threshold
         self._on_threshold = on_threshold
-        embeddings, _, labels = store.embeddings(matcher.card.sha256, matcher.embed)
-        self.evidence = evidence(embeddings, labels, shipped_impostors(matcher))
+        # Each kind of key has its own model, so its own scores, evidence and threshold.
+        self.defaults = {kind: models[kind].threshold for kind in KINDS}
+        self.evidence = {}
+        for kind in KINDS:
+            embeddings, _, labels = store.embeddings(kind, models[kind].card.sha256, models[kind].embed)
+            self.evidence[kind] = evidence(embeddings, labels, shipped_impostors(models[kind]))
+        chosen = {"digit": settings.threshold, "object": settings.object_threshold}
+        self._use_default = {kind: chosen[kind] is None for kind in KINDS}
+        self._values = {kind: chosen[kind] if chosen[kind] is not None else self.defaults[kind] for kind in KINDS}
+        self._kind = "digit"
 
-        threshold = settings.threshold if settings.threshold is not None else self.default_threshold
+        self.kind = QComboBox()
+        self.kind.addItem("Digit keys", "digit")
+        self.kind.addItem("Object keys", "object")
         self.slider = QSlider(Qt.Orientation.Horizontal, minimum=1, maximum=999)
         self.spin = QDoubleSpinBox(minimum=0.001, maximum=0.999, singleStep=0.01, decimals=3)
-        self.use_default = QCheckBox(f"Use the model's default ({self.default_threshold:.3f})")
-        self.use_default.setChecked(settings.threshold is None)
-        self.plot = ScorePlot(self.evidence)
+        self.use_default = QCheckBox()
+        self.plot = ScorePlot(self.evidence["digit"])
         self.rates = QLabel()
         self.slider.valueChanged.connect(self._on_slider_changed)
         self.spin.valueChanged.connect(self._on_spin_changed)
         self.use_default.toggled.connect(self._on_use_default_toggled)
+        self.kind.currentIndexChanged.connect(self._on_kind_changed)
 
         self.frames_required = QSpinBox(minimum=1, maximum=30, value=settings.frames_required)
         self.frames_window = QSpinBox(minimum=1, maximum=30, value=settings.frames_window)
@@ -151,6 +160,7 @@ class SettingsDialog(QDialog):
         threshold_row.addWidget(self.slider, 1)
         threshold_row.addWidget(self.spin)
         form = QFormLayout()
+        form.addRow("Threshold for", self.kind)
         form.addRow("Threshold (higher is stricter)", threshold_row)
         form.addRow("", self.use_default)
         form.addRow(self.plot)
@@ -170,13 +180,28 @@ class SettingsDialog(QDialog):
         layout = QVBoxLayout(self)
         layout.addLayout(form)
         layout.addWidget(buttons)
-        self.spin.setValue(threshold)
-        self._on_spin_changed(threshold)
-        self._on_use_default_toggled(self.use_default.isChecked())
+        self._load_kind("digit")
 
     @property
     def threshold(self) -> float:
-        return self.default_threshold if self.use_default.isChecked() else round(self.spin.value(), 3)
+        """The threshold shown: that of the kind of key chosen above the slider."""
+        return self.defaults[self._kind] if self.use_default.isChecked() else round(self.spin.value(), 3)
+
+    def _on_kind_changed(self) -> None:
+        self._use_default[self._kind] = self.use_default.isChecked()
+        self._values[self._kind] = self.threshold
+        self._load_kind(self.kind.currentData())
+
+    def _load_kind(self, kind: str) -> None:
+        self._kind = kind
+        self.plot.evidence = self.evidence[kind]
+        self.use_default.blockSignals(True)
+        self.use_default.setText(f"Use the {kind} model's default ({self.defaults[kind]:.3f})")
+        self.use_default.setChecked(self._use_default[kind])
+        self.use_default.blockSignals(False)
+        self.spin.setValue(self._values[kind])
+        self._on_spin_changed(self._values[kind])
+        self._on_use_default_toggled(self.use_default.isChecked())
 
     def _on_slider_changed(self, value: int) -> None:
         if abs(self.spin.value() - value / 1000) >= 0.0005:
@@ -192,18 +217,19 @@ class SettingsDialog(QDialog):
         self.slider.setEnabled(not checked)
         self.spin.setEnabled(not checked)
         if checked:
-            self.spin.setValue(self.default_threshold)
+            self.spin.setValue(self.defaults[self._kind])
         self._show_threshold()
 
     def _show_threshold(self) -> None:
         threshold = self.threshold
+        shown = self.evidence[self._kind]
         self.plot.set_threshold(threshold)
-        far, frr = self.evidence.rates(threshold)
+        far, frr = shown.rates(threshold)
         self.rates.setText(
-            f"false accepts {_percent(far)} of {len(self.evidence.impostor)} impostor comparisons, "
-            f"false rejects {_percent(frr)} of {len(self.evidence.genuine)} genuine ones (per frame)"
+            f"false accepts {_percent(far)} of {len(shown.impostor)} impostor comparisons, "
+            f"false rejects {_percent(frr)} of {len(shown.genuine)} genuine ones (per frame)"
         )
-        self._on_threshold(threshold)
+        self._on_threshold(self._kind, threshold)
 
     def _on_camera_activated(self, index: int) -> None:
         if self.camera.itemData(index) != "file":
@@ -216,9 +242,13 @@ class SettingsDialog(QDialog):
             self.camera.setCurrentIndex(0)
 
     def result_settings(self) -> Settings:
+        self._use_default[self._kind] = self.use_default.isChecked()
+        self._values[self._kind] = self.threshold
+        chosen = {kind: None if self._use_default[kind] else self._values[kind] for kind in KINDS}
         return replace(
             self.settings,
-            threshold=None if self.use_default.isChecked() else self.threshold,
+            threshold=chosen["digit"],
+            object_threshold=chosen["object"],
             frames_required=self.frames_required.value(),
             frames_window=self.frames_window.value(),
             attempt_timeout=self.attempt_timeout.value(),

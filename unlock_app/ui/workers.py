@@ -23,8 +23,8 @@ from unlock_app.core.camera import (
     LatestFrame,
     freeze_detector_for,
 )
-from unlock_app.core.matching import Gallery, Matcher
-from unlock_app.core.pipeline import Analysis, analyse
+from unlock_app.core.matching import Gallery
+from unlock_app.core.pipeline import Analysis, Models, analyse
 
 _RETRY_DELAYS = (0.5, 1.0, 2.0, 4.0)
 _FAILED_READS_BEFORE_LOST = 15
@@ -122,16 +122,16 @@ class Result:
 
 
 class InferenceThread(QThread):
-    """Analyses the newest captured frame, one at a time, with the current gallery."""
+    """Analyses the newest captured frame, one at a time, with the current galleries."""
 
     analysed = Signal()
     """A new result is waiting in ``take()``; at most one such signal is in flight."""
 
-    def __init__(self, buffer: LatestFrame, matcher: Matcher, gallery: Gallery, parent=None) -> None:
+    def __init__(self, buffer: LatestFrame, models: Models, galleries: dict[str, Gallery], parent=None) -> None:
         super().__init__(parent)
         self.buffer = buffer
-        self.matcher = matcher
-        self._gallery = gallery
+        self.models = models
+        self._galleries = galleries
         self._stop = threading.Event()
         self._lock = threading.Lock()
         self._result: Result | None = None
@@ -139,9 +139,9 @@ class InferenceThread(QThread):
         self.paused = False
         """While True, frames are not analysed (a lockout stops matching)."""
 
-    def set_gallery(self, gallery: Gallery) -> None:
+    def set_galleries(self, galleries: dict[str, Gallery]) -> None:
         with self._lock:
-            self._gallery = gallery
+            self._galleries = galleries
 
     def take(self) -> Result | None:
         """The newest result (None if none came since the last take)."""
@@ -162,8 +162,8 @@ class InferenceThread(QThread):
                 continue
             last = captured.index
             with self._lock:
-                gallery = self._gallery
-            analysis = analyse(captured.frame, self.matcher, gallery)
+                galleries = self._galleries
+            analysis = analyse(captured.frame, self.models, galleries)
             with self._lock:
                 self._result = Result(captured, analysis, time.monotonic())
                 signal = not self._signalled

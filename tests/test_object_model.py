@@ -1,0 +1,105 @@
+"""The object model: its weights, what its colour handling ignores, training, and the
+shipped weights telling objects apart through the whole pipeline."""
+
+import json
+import shutil
+
+import numpy as np
+import pytest
+import torch
+from conftest import card_frames, object_frames
+
+from unlock_app.core import object_training
+from unlock_app.core.decision import Policy, decide
+from unlock_app.core.matching import Gallery
+from unlock_app.core.model import (
+    OBJECT_ARCHITECTURE,
+    ModelCard,
+    ModelError,
+    ObjectEmbeddingNet,
+    card_path,
+    default_weights,
+    load_model,
+    save_model,
+)
+from unlock_app.core.pipeline import analyse
+from unlock_app.core.preprocess import preprocess_object
+
+
+def test_object_weights_round_trip_and_keep_their_kind(tmp_path):
+    torch.manual_seed(0)
+    model = ObjectEmbeddingNet(width=8, embedding_size=16).eval()
+    path = tmp_path / "objects.safetensors"
+    card = ModelCard(width=8, embedding_size=16, kind="object", architecture=OBJECT_ARCHITECTURE, input_size=48)
+    save_model(model, card, path)
+    loaded, loaded_card = load_model(path, torch.device("cpu"))
+    batch = ObjectEmbeddingNet.to_batch(np.random.default_rng(0).random((2, 48, 48, 3), np.float32))
+    with torch.inference_mode():
+        assert torch.allclose(model(batch), loaded(batch), atol=1e-6)
+    assert loaded_card.kind == "object" and isinstance(loaded, ObjectEmbeddingNet)
+
+
+def test_a_card_naming_an_unknown_architecture_is_refused(tmp_path):
+    path = tmp_path / "w.safetensors"
+    shutil.copy(default_weights("object"), path)
+    fields = json.loads(card_path(default_weights("object")).read_text())
+    fields["architecture"] = "something-else"
+    card_path(path).write_text(json.dumps(fields))
+    with pytest.raises(ModelError, match="something-else"):
+        load_model(path, torch.device("cpu"))
+
+
+def test_object_embeddings_ignore_the_brightness_of_the_room(models):
+    crop = preprocess_object(object_frames("a", 1, seed=5)[0]).input
+    other = preprocess_object(object_frames("b", 1, seed=5)[0]).input
+    bright, dim, different = models["object"].embed(np.stack([crop, crop * 0.6, other]))
+    assert np.linalg.norm(bright - dim) < 0.25 * np.linalg.norm(bright - different)
+
+
+def test_a_tiny_object_training_run_is_deterministic_and_records_its_data():
+    config = object_training.ObjectTrainingConfig(
+        objects=16, views=2, per_batch=8, views_per_batch=2, epochs=2, width=8, embedding_size=8
+    )
+    first, card = object_training.train_objects(config, torch.device("cpu"), progress=False)
+    second, _ = object_training.train_objects(config, torch.device("cpu"), progress=False)
+    for (name, a), (_, b) in zip(first.state_dict().items(), second.state_dict().items(), strict=True):
+        assert torch.equal(a, b), name
+    assert card.kind == "object" and card.architecture == OBJECT_ARCHITECTURE
+    assert "fonts" in card.data and "china.jpg" in card.data and "flower.jpg" in card.split
+
+
+def _enrolled(models, letter: str) -> Gallery:
+    views = [preprocess_object(frame) for seed in (11, 12, 13) for frame in object_frames(letter, 1, seed)]
+    inputs = np.stack([view.input for view in views if view.found])
+    return Gallery.build(models["object"].embed(inputs), np.arange(len(inputs)), [letter] * len(inputs))
+
+
+def _unlocks(models, galleries, frames) -> bool:
+    policy = Policy(models["digit"].threshold, 3, 5, models["object"].threshold)
+    history = [analyse(frame, models, galleries).result for frame in frames]
+    return any(decide(history[: end + 1], policy).unlock for end in range(len(history)))
+
+
+def test_the_shipped_object_model_opens_for_its_object_only(models):
+    empty = Gallery.build(np.zeros((0, 0)), [], [])
+    galleries = {"digit": empty, "object": _enrolled(models, "a")}
+    assert _unlocks(models, galleries, object_frames("a", 12, seed=20))
+    for letter in "bcd":
+        assert not _unlocks(models, galleries, object_frames(letter, 12, seed=21))
+    assert not _unlocks(models, galleries, card_frames(7, 12, seed=22))
+
+
+def test_with_both_kinds_enrolled_each_frame_goes_to_its_own_kind(models):
+    from conftest import DIGITS
+
+    from enrollment.workflow import from_images
+
+    digits = from_images([DIGITS / "7_0.png", DIGITS / "7_1.png"])
+    digit_gallery = Gallery.build(models["digit"].embed(np.stack([d.input for d in digits])), [100, 101], ["7", "7"])
+    galleries = {"digit": digit_gallery, "object": _enrolled(models, "a")}
+    seen_object = analyse(object_frames("a", 1, seed=30)[0], models, galleries)
+    assert seen_object.kind == "object" and seen_object.match.label == "a"
+    seen_card = analyse(card_frames(7, 1, seed=31, index=2)[0], models, galleries)
+    assert seen_card.kind == "digit" and seen_card.match.label == "7"
+    nothing = analyse(np.zeros((480, 640, 3), np.uint8), models, galleries)
+    assert not nothing.subject.found and nothing.match is None and not nothing.result.found

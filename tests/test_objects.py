@@ -1,0 +1,96 @@
+"""Procedural objects and the object preprocessing: what the object model is made from and sees."""
+
+import cv2
+import numpy as np
+import pytest
+from conftest import card_frames, object_frames
+
+from unlock_app.core import objects, scene
+from unlock_app.core.preprocess import INPUT_SHAPES, object_crop, preprocess_object
+
+
+def test_objects_are_bgra_deterministic_and_different():
+    stuff = objects.materials("train")
+    first = objects.make_object(np.random.default_rng(1), stuff)
+    again = objects.make_object(np.random.default_rng(1), stuff)
+    other = objects.make_object(np.random.default_rng(2), stuff)
+    assert first.shape == (objects.OBJECT_SIDE, objects.OBJECT_SIDE, 4) and first.dtype == np.uint8
+    assert np.array_equal(first, again) and not np.array_equal(first, other)
+    alpha = first[:, :, 3]
+    assert alpha[objects.OBJECT_SIDE // 2, objects.OBJECT_SIDE // 2] == 255  # solid in the middle
+    assert 0.3 < (alpha > 127).mean() < 1.0  # an outline, not the whole square
+
+
+def test_held_out_objects_share_no_glyph_or_photograph_with_training():
+    train, test = objects.materials("train"), objects.materials("test")
+    train_points = {c for block in train.code_points for c in block}
+    test_points = {c for block in test.code_points for c in block}
+    assert train_points and test_points and not train_points & test_points
+    assert not np.array_equal(train.photograph, test.photograph)
+    assert train.fonts == test.fonts and all(path.is_file() for path in train.fonts)
+
+
+def test_no_fonts_is_a_clear_error(monkeypatch):
+    monkeypatch.setattr(objects, "find_fonts", lambda: ())
+    objects.materials.cache_clear()
+    try:
+        with pytest.raises(objects.ObjectDataError, match="no TrueType fonts"):
+            objects.materials("train")
+    finally:
+        objects.materials.cache_clear()
+
+
+def test_an_object_held_up_is_found_and_cut_out_in_colour():
+    frame = object_frames("a", 1, seed=3)[0]
+    subject = preprocess_object(frame)
+    assert subject.found, subject.quality.reason
+    assert subject.input.shape == INPUT_SHAPES["object"] == (48, 48, 3)
+    assert subject.input.dtype == np.float32 and 0 <= subject.input.min() and subject.input.max() <= 1
+    x, y, w, h = subject.box
+    assert x < 320 < x + w and y < 240 < y + h  # around the middle, where it is held
+    assert subject.input.std(axis=2).mean() > 0.02  # colour kept, not made gray
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_an_empty_desk_shows_no_object(seed):
+    rng = np.random.default_rng(seed)
+    look = scene.random_object_look(rng)
+    frame = scene.render(None, scene.random_object_pose(rng), look, rng)
+    assert not preprocess_object(frame).found
+
+
+@pytest.mark.parametrize(
+    "frame",
+    [
+        np.zeros((480, 640, 3), np.uint8),
+        np.full((480, 640, 3), 200, np.uint8),
+        np.zeros((4, 4, 3), np.uint8),
+        np.full((100, 100), np.nan, np.float32),
+        np.zeros((0, 0), np.uint8),
+        "not an image",
+    ],
+)
+def test_unusable_frames_have_no_object_and_never_raise(frame):
+    subject = preprocess_object(frame)
+    assert not subject.found and subject.input is None and subject.quality.reason
+
+
+def test_a_digit_card_is_still_found_as_something():
+    # A card held up is an object as far as finding it goes; the model must then refuse it.
+    assert preprocess_object(card_frames(7, 1, seed=2)[0]).found
+
+
+def test_object_crop_repeats_the_edge_outside_the_image():
+    image = np.zeros((100, 100, 3), np.uint8)
+    image[:, :50] = (0, 0, 255)
+    crop = object_crop(image, (-20, 30, 40, 40))  # half outside, on the left
+    assert crop.shape == (48, 48, 3)
+    assert np.allclose(crop[:, :, 2], 1.0) and np.allclose(crop[:, :, :2], 0.0)
+
+
+def test_object_views_through_the_camera_are_rendered_and_found():
+    thing = objects.make_object(np.random.default_rng(5), objects.materials("test"))
+    rng = np.random.default_rng(6)
+    found = sum(preprocess_object(scene.render_object(thing, rng)).found for _ in range(10))
+    assert found >= 9
+    assert cv2.cvtColor(scene.render_object(thing, rng), cv2.COLOR_BGR2GRAY).shape == (480, 640)
