@@ -52,7 +52,8 @@ def main() -> int:
         models=models,
         store=store,
         audit=AuditLog(profile),
-        settings=Settings(),
+        # Slow to open (15 frames in a row), so a match is on screen long enough to take.
+        settings=Settings(frames_required=15, frames_window=15),
         config_dir=profile,
         data_dir=profile,
     )
@@ -68,6 +69,7 @@ def main() -> int:
         match = analysis.match if analysis is not None else None
         if match is not None and analysis.kind == "object" and match.score >= window.policy.threshold_for("object"):
             break
+    wait(300)  # the status line is refreshed 4 times a second
     window.grab().save(str(OUT / "object-match.png"))
     for _ in range(100):
         wait(100)

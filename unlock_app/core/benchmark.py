@@ -111,7 +111,8 @@ def _reference_inputs(keys: list[np.ndarray], kind: str, rng: np.random.Generato
             views.append(subject.input)
     base = np.stack(views)
     picks = base[np.arange(count) % len(base)]
-    return np.clip(picks + rng.normal(0, 0.05, picks.shape).astype(np.float32), 0, 1)
+    picks += rng.standard_normal(picks.shape, dtype=np.float32) * np.float32(0.05)  # in place: 10,000 objects are big
+    return np.clip(picks, 0, 1, out=picks)
 
 
 def _notebook_match_times(matcher: Matcher, gallery: Gallery, frames: list[np.ndarray]) -> tuple[list[float], bool]:

@@ -49,6 +49,7 @@ _JOIN_OBJECT = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (9, 9))
 _MIN_OBJECT_EDGE = 24.0
 _OBJECT_MARGIN = 1.15
 _HAND_CUT = 0.5
+_ABOVE_GROUND = 1.5
 _MIN_OBJECT_SHARE = 0.2
 
 
@@ -165,10 +166,11 @@ def preprocess_kind(frame: np.ndarray, kind: Kind, ink: Ink = "dark") -> Subject
 def preprocess_object(frame: np.ndarray) -> Subject:
     """Find the object held up near the guide box and cut it out, colours and all.
 
-    The object is what stands out from its surroundings: strong edges in lightness or
-    colour, joined into one piece.  Its square crop (a margin included, the box's
-    centre kept) is scaled to 48x48 with no other normalisation: brightness, contrast
-    and colour cast are left to the object model, which was trained to ignore them.
+    The object is what stands out from its surroundings: edges in lightness or colour
+    stronger than the desk's own, joined into one piece near the centre, with the hand
+    that holds it cut off.  Its square crop (a margin included, the box's centre kept)
+    is scaled to 48x48 with no other normalisation: brightness, contrast and colour cast
+    are left to the object model, which was trained to ignore them.
 
     Parameters
     ----------
@@ -204,7 +206,10 @@ def preprocess_object(frame: np.ndarray) -> Subject:
     peak = float(np.percentile(edges[sy : sy + sh : 2, sx : sx + sw : 2], 99))
     if peak < _MIN_OBJECT_EDGE:
         return _nothing("no object (nothing stands out)")
-    strong = (edges > max(_MIN_OBJECT_EDGE / 2, 0.3 * peak)).astype(np.uint8)
+    # What stands out: stronger than a third of the strongest edges near the centre, and
+    # than the desk's own grain and clutter (the edges along the frame's border).
+    ground = float(np.percentile(_border(edges), 95))
+    strong = (edges > max(_MIN_OBJECT_EDGE / 2, 0.3 * peak, _ABOVE_GROUND * ground)).astype(np.uint8)
     strong = cv2.morphologyEx(strong, cv2.MORPH_CLOSE, _JOIN_OBJECT)
     box = _subject_box(strong, search, None)
     if box is None:
@@ -249,6 +254,14 @@ def _without_hand(strong: np.ndarray, box: tuple[int, int, int, int], search) ->
     if area[best] < _MIN_OBJECT_SHARE * w * h:
         return box
     return tuple(int(v) * 2 for v in stats[1 + best, :4])
+
+
+def _border(image: np.ndarray) -> np.ndarray:
+    """The values in a band along the edges of an image (a twentieth of its short side)."""
+    band = max(1, min(image.shape[:2]) // 20)
+    return np.concatenate(
+        [image[:band].ravel(), image[-band:].ravel(), image[:, :band].ravel(), image[:, -band:].ravel()]
+    )
 
 
 def _edge_strength(work: np.ndarray) -> np.ndarray:
@@ -385,11 +398,7 @@ def _has_black_border(work: np.ndarray) -> bool:
     A photo's border (a desk, a wall) never is, whatever its colour, so a photo of a
     card on a dark desk still counts as dark ink on paper.
     """
-    band = max(1, min(work.shape) // 20)
-    border = np.concatenate(
-        [work[:band].ravel(), work[-band:].ravel(), work[:, :band].ravel(), work[:, -band:].ravel()]
-    )
-    return float(np.mean(border <= 16)) >= 0.8
+    return float(np.mean(_border(work) <= 16)) >= 0.8
 
 
 def _paper_region(work: np.ndarray) -> tuple[np.ndarray, bool]:
