@@ -295,7 +295,7 @@ def test_no_webcam_falls_back_to_the_demo_camera_with_a_banner():
 
     source, spec, banner = choose_camera("97", "")
     assert isinstance(source, DemoCamera) and spec == "demo"
-    assert "camera 97" in banner and "demo camera" in banner
+    assert "camera 97" in banner and "demo camera" in banner and "A-H hold up an object" in banner
     source, spec, banner = choose_camera("demo:3", "")
     assert source.digit == 3 and banner == ""
 
@@ -562,6 +562,7 @@ def test_enrollment_dialog_takes_an_object_as_several_turned_views(qtbot, models
         return len(dialog.samples) >= 3
 
     qtbot.waitUntil(feed, timeout=30000)
+    qtbot.waitUntil(lambda: feed() and dialog.preview.message.startswith("3 views captured"), timeout=5000)
     assert any("turn" in message for message in messages)
     assert all(sample.input.shape == (48, 48, 3) for sample in dialog.samples)
     dialog.label.setText("badge")

@@ -39,7 +39,7 @@ def choose_camera(requested: str | None, saved: str) -> tuple[FrameSource, str, 
         problem = "No webcam found (camera 0 cannot be opened)" if spec == "0" else f"Camera unavailable: {error}"
         banner = (
             f"{problem}. This is the demo camera: a card held up over a desk. "
-            "Keys 0-9 choose the digit on the card, N shows no card."
+            "Keys 0-9 choose the digit on the card, A-H hold up an object instead, N shows nothing."
         )
         return DemoCamera(), "demo", banner
 

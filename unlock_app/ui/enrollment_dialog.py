@@ -154,7 +154,8 @@ class EnrollmentDialog(QDialog):
 
     def _quality(self, subject: Subject) -> tuple[bool, str]:
         if len(self.samples) >= self.count.value():
-            return False, f"{len(self.samples)} samples captured: name the key and save"
+            taken = "views" if self.key_kind == "object" else "samples"
+            return False, f"{len(self.samples)} {taken} captured: name the key and save"
         if not subject.found:
             return False, f"Hold the key in the box ({subject.quality.reason})"
         if subject.quality.sharpness < MIN_SHARPNESS:
