@@ -30,6 +30,15 @@ class ModelError(RuntimeError):
     """Weights or a model card that cannot be used; the message says which file and why."""
 
 
+def _conv_block(inputs: int, outputs: int, kernel: int = 3, stride: int = 1) -> list[nn.Module]:
+    """Convolution (no bias: batch norm follows), batch norm, ReLU."""
+    return [
+        nn.Conv2d(inputs, outputs, kernel, stride=stride, padding=kernel // 2, bias=False),
+        nn.BatchNorm2d(outputs),
+        nn.ReLU(inplace=True),
+    ]
+
+
 class EmbeddingNet(nn.Module):
     """The shared branch of the Siamese network: a (N, 1, 28, 28) batch in [0, 1] to
     (N, embedding_size) embeddings compared by Euclidean distance.
@@ -40,14 +49,7 @@ class EmbeddingNet(nn.Module):
 
     def __init__(self, width: int = 32, embedding_size: int = 64) -> None:
         super().__init__()
-
-        def block(inputs: int, outputs: int) -> list[nn.Module]:
-            return [
-                nn.Conv2d(inputs, outputs, 3, padding=1, bias=False),
-                nn.BatchNorm2d(outputs),
-                nn.ReLU(inplace=True),
-            ]
-
+        block = _conv_block
         self.features = nn.Sequential(
             *block(1, width),
             *block(width, width),
@@ -82,14 +84,7 @@ class ObjectEmbeddingNet(nn.Module):
 
     def __init__(self, width: int = 32, embedding_size: int = 64) -> None:
         super().__init__()
-
-        def block(inputs: int, outputs: int, kernel: int = 3, stride: int = 1) -> list[nn.Module]:
-            return [
-                nn.Conv2d(inputs, outputs, kernel, stride=stride, padding=kernel // 2, bias=False),
-                nn.BatchNorm2d(outputs),
-                nn.ReLU(inplace=True),
-            ]
-
+        block = _conv_block
         self.features = nn.Sequential(
             *block(3, width, kernel=5, stride=2),
             *block(width, width),

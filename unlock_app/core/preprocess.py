@@ -132,22 +132,14 @@ def preprocess(frame: np.ndarray, ink: Ink = "dark") -> Subject:
         Never raises on a frame of any shape, dtype or content.
     """
     gray = to_gray(frame)
-    if gray is None:
-        return _nothing("unusable frame")
+    problem = _unusable(gray)
+    if problem:
+        return _nothing(problem)
     height, width = gray.shape
-    if min(height, width) < _MIN_SIDE:
-        return _nothing(f"image too small ({width}x{height})")
-
-    scale = WORK_SIZE / max(height, width)
-    interpolation = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
-    work = cv2.resize(gray, (round(width * scale), round(height * scale)), interpolation=interpolation)
-    work = cv2.GaussianBlur(work, (3, 3), 0)
-
-    low, high = np.percentile(work[::4, ::4], (2, 98))
-    if high < _MIN_BRIGHTNESS:
-        return _nothing("too dark")
-    if high - low < _MIN_RANGE:
-        return _nothing("nothing to see (flat image)")
+    work, scale = _working_copy(gray)
+    problem = _plain(work)
+    if problem:
+        return _nothing(problem)
     if ink == "auto":
         first = "light" if _has_black_border(work) else "dark"
         subject = _find_subject(work, first, scale, width, height)
@@ -184,21 +176,15 @@ def preprocess_object(frame: np.ndarray) -> Subject:
         stands out (an empty desk, a dark or covered lens, noise).  Never raises.
     """
     image = to_bgr(frame)
-    if image is None:
-        return _nothing("unusable frame")
+    problem = _unusable(image)
+    if problem:
+        return _nothing(problem)
     height, width = image.shape[:2]
-    if min(height, width) < _MIN_SIDE:
-        return _nothing(f"image too small ({width}x{height})")
-    scale = WORK_SIZE / max(height, width)
-    interpolation = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
-    work = cv2.resize(image, (round(width * scale), round(height * scale)), interpolation=interpolation)
-    work = cv2.GaussianBlur(work, (3, 3), 0)
+    work, scale = _working_copy(image)
     gray = cv2.cvtColor(work, cv2.COLOR_BGR2GRAY)
-    low, high = np.percentile(gray[::4, ::4], (2, 98))
-    if high < _MIN_BRIGHTNESS:
-        return _nothing("too dark")
-    if high - low < _MIN_RANGE:
-        return _nothing("nothing to see (flat image)")
+    problem = _plain(gray)
+    if problem:
+        return _nothing(problem)
 
     edges = _edge_strength(work)
     search = _search_region(edges.shape)
@@ -345,6 +331,35 @@ def _find_subject(work: np.ndarray, ink: str, scale: float, width: int, height: 
 
 def _nothing(reason: str) -> Subject:
     return Subject(None, None, Quality(False, reason))
+
+
+def _unusable(image: np.ndarray | None) -> str | None:
+    """Why an image (from ``to_gray`` or ``to_bgr``) cannot be searched at all, or None."""
+    if image is None:
+        return "unusable frame"
+    height, width = image.shape[:2]
+    if min(height, width) < _MIN_SIDE:
+        return f"image too small ({width}x{height})"
+    return None
+
+
+def _working_copy(image: np.ndarray) -> tuple[np.ndarray, float]:
+    """The image scaled to ``WORK_SIZE`` on its long side and lightly blurred, and the scale."""
+    height, width = image.shape[:2]
+    scale = WORK_SIZE / max(height, width)
+    interpolation = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
+    work = cv2.resize(image, (round(width * scale), round(height * scale)), interpolation=interpolation)
+    return cv2.GaussianBlur(work, (3, 3), 0), scale
+
+
+def _plain(gray: np.ndarray) -> str | None:
+    """Why a grayscale working copy shows nothing to look for (too dark, flat), or None."""
+    low, high = np.percentile(gray[::4, ::4], (2, 98))
+    if high < _MIN_BRIGHTNESS:
+        return "too dark"
+    if high - low < _MIN_RANGE:
+        return "nothing to see (flat image)"
+    return None
 
 
 def to_gray(frame: object) -> np.ndarray | None:
