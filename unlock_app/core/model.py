@@ -39,6 +39,20 @@ def _conv_block(inputs: int, outputs: int, kernel: int = 3, stride: int = 1) -> 
     ]
 
 
+def _trunk(first: list[nn.Module], width: int) -> nn.Sequential:
+    """The conv stages both networks share after their first block: three poolings to 3x3."""
+    return nn.Sequential(
+        *first,
+        *_conv_block(width, width),
+        nn.MaxPool2d(2),
+        *_conv_block(width, 2 * width),
+        *_conv_block(2 * width, 2 * width),
+        nn.MaxPool2d(2),
+        *_conv_block(2 * width, 4 * width),
+        nn.MaxPool2d(2),
+    )
+
+
 class EmbeddingNet(nn.Module):
     """The shared branch of the Siamese network: a (N, 1, 28, 28) batch in [0, 1] to
     (N, embedding_size) embeddings compared by Euclidean distance.
@@ -49,17 +63,7 @@ class EmbeddingNet(nn.Module):
 
     def __init__(self, width: int = 32, embedding_size: int = 64) -> None:
         super().__init__()
-        block = _conv_block
-        self.features = nn.Sequential(
-            *block(1, width),
-            *block(width, width),
-            nn.MaxPool2d(2),
-            *block(width, 2 * width),
-            *block(2 * width, 2 * width),
-            nn.MaxPool2d(2),
-            *block(2 * width, 4 * width),
-            nn.MaxPool2d(2),
-        )
+        self.features = _trunk(_conv_block(1, width), width)
         self.project = nn.Linear(4 * width * 3 * 3, embedding_size)
 
     def forward(self, batch: torch.Tensor) -> torch.Tensor:
@@ -84,17 +88,7 @@ class ObjectEmbeddingNet(nn.Module):
 
     def __init__(self, width: int = 32, embedding_size: int = 64) -> None:
         super().__init__()
-        block = _conv_block
-        self.features = nn.Sequential(
-            *block(3, width, kernel=5, stride=2),
-            *block(width, width),
-            nn.MaxPool2d(2),
-            *block(width, 2 * width),
-            *block(2 * width, 2 * width),
-            nn.MaxPool2d(2),
-            *block(2 * width, 4 * width),
-            nn.MaxPool2d(2),
-        )
+        self.features = _trunk(_conv_block(3, width, kernel=5, stride=2), width)
         self.project = nn.Linear(4 * width * 3 * 3, embedding_size)
 
     def forward(self, batch: torch.Tensor) -> torch.Tensor:
