@@ -35,7 +35,7 @@ TRAIN_SEED = 0
 @dataclass(frozen=True)
 class ObjectTrainingConfig:
     objects: int = 6000
-    digit_cards: int = 100
+    digit_cards: int = 400
     """MNIST training digits per class drawn on cards, each one more object."""
     views: int = 5
     """Synthetic webcam views rendered per training object (plus one as an image file)."""
@@ -43,7 +43,7 @@ class ObjectTrainingConfig:
     """Objects in a batch."""
     views_per_batch: int = 4
     """Views of each object in a batch."""
-    epochs: int = 30
+    epochs: int = 22
     width: int = 32
     embedding_size: int = 64
     margin: float = 2.0
