@@ -51,6 +51,17 @@ def test_an_object_held_up_is_found_and_cut_out_in_colour():
     assert subject.input.std(axis=2).mean() > 0.02  # colour kept, not made gray
 
 
+def test_an_edge_in_the_frames_corner_does_not_swallow_the_object():
+    # A desk whose top-left corner is itself an edge (a pen, the end of a shelf): the
+    # object's outline must still be filled from the outside, not the whole frame.
+    frame = object_frames("a", 1, seed=3)[0]
+    alone = preprocess_object(frame)
+    frame[:6, :200] = (255, 255, 255)
+    cornered = preprocess_object(frame)
+    assert cornered.found, cornered.quality.reason
+    assert np.allclose(cornered.box, alone.box, atol=8)  # the threshold may move a little
+
+
 @pytest.mark.parametrize("seed", range(5))
 def test_an_empty_desk_shows_no_object(seed):
     rng = np.random.default_rng(seed)

@@ -222,10 +222,13 @@ def _without_hand(strong: np.ndarray, box: tuple[int, int, int, int], search) ->
     a small remnant (an outline too faint to fill), when the whole box is kept.
     """
     height, width = strong.shape
-    outside = strong.copy()
-    cv2.floodFill(outside, np.zeros((height + 2, width + 2), np.uint8), (0, 0), 1)
+    # Flooded from a ring of background put around the mask, so that the outside is
+    # reached even when the frame's own corner is an edge.
+    outside = cv2.copyMakeBorder(strong, 1, 1, 1, 1, cv2.BORDER_CONSTANT, value=0)
+    cv2.floodFill(outside, None, (0, 0), 1)
+    holes = 1 - outside[1:-1, 1:-1]
     # At half size: a wide opening is the costliest step, and this precision is plenty.
-    filled = cv2.resize(strong | (1 - outside), (width // 2, height // 2), interpolation=cv2.INTER_NEAREST)
+    filled = cv2.resize(strong | holes, (width // 2, height // 2), interpolation=cv2.INTER_NEAREST)
     _, _, w, h = box
     side = max(3, int(_HAND_CUT * min(w, h) / 2)) | 1
     opened = cv2.morphologyEx(filled, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (side, side)))
@@ -270,10 +273,13 @@ def object_crop(image: np.ndarray, box: tuple[int, int, int, int]) -> np.ndarray
     side = max(2, round(_OBJECT_MARGIN * max(w, h)))
     left, top = round(x + w / 2 - side / 2), round(y + h / 2 - side / 2)
     height, width = image.shape[:2]
-    pad = max(0, -left, -top, left + side - width, top + side - height)
-    if pad:
-        image = cv2.copyMakeBorder(image, pad, pad, pad, pad, cv2.BORDER_REPLICATE)
-    square = image[top + pad : top + pad + side, left + pad : left + pad + side]
+    x0, y0 = min(max(left, 0), width - 1), min(max(top, 0), height - 1)
+    x1, y1 = max(min(left + side, width), x0 + 1), max(min(top + side, height), y0 + 1)
+    square = image[y0:y1, x0:x1]
+    if (x0, y0, x1, y1) != (left, top, left + side, top + side):
+        square = cv2.copyMakeBorder(
+            square, y0 - top, top + side - y1, x0 - left, left + side - x1, cv2.BORDER_REPLICATE
+        )
     interpolation = cv2.INTER_AREA if side > OBJECT_INPUT_SIZE else cv2.INTER_LINEAR
     crop = cv2.resize(square, (OBJECT_INPUT_SIZE, OBJECT_INPUT_SIZE), interpolation=interpolation)
     return crop.astype(np.float32) * np.float32(1 / 255)
