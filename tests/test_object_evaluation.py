@@ -5,7 +5,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from unlock_app.core.decision import FrameResult, Policy, decide
-from unlock_app.core.object_evaluation import Trials, attempt_scores, unlocks
+from unlock_app.core.object_evaluation import Trials, attempt_scores, card_checked, unlocks
 
 
 def _decide_unlocks(scores: np.ndarray, policy: Policy) -> bool:
@@ -39,3 +39,27 @@ def test_attempt_scores_take_each_keys_best_view_and_skip_missing_frames():
     assert scores.shape == (1, 3, 2)
     assert np.isclose(scores[0, 0, 0], np.exp(-1.0)) and np.isclose(scores[0, 2, 1], 1.0)
     assert np.isnan(scores[0, 1]).all()
+
+
+def test_frames_the_card_check_refuses_count_as_shown_but_not_matching():
+    references = np.zeros((1, 2, 2), np.float32)  # one key, two views at the origin
+    attempts = np.array([[[0.0, 0.0], [0.0, 0.0], [np.nan, np.nan]]], np.float32)
+    key_readings = np.array([[[0.0, 0.0], [0.0, 0.0]]], np.float32)  # a card key
+    frame_readings = np.array([[[0.0, 0.0], [5.0, 5.0], [5.0, 5.0]]], np.float32)  # its character, another, none shown
+    trials = Trials(references, attempts, np.array([0]), key_readings, frame_readings, card_threshold=0.5)
+    raw = attempt_scores(trials)
+    checked = card_checked(trials, raw)
+    assert np.allclose(raw[0, :2, 0], 1.0) and np.isnan(raw[0, 2, 0])
+    assert checked[0, 0, 0] == 1.0 and checked[0, 1, 0] == 0.0 and np.isnan(checked[0, 2, 0])
+    assert card_checked(Trials(references, attempts, np.array([0])), raw) is raw  # no readings: no check
+
+
+def test_a_small_evaluation_runs_the_card_check_as_the_app_does(models):
+    from unlock_app.core.object_evaluation import evaluate_objects
+
+    report = evaluate_objects(models["object"], 0.373, 3, 5, objects=4, distractors=2, reader=models["digit"])
+    check = report["card_check"]
+    assert check["on"] and check["genuine_pairs"] > 0 and check["digit_card_pairs"] > 0
+    assert report["attempts"]["genuine"] == 4 and report["attempts"]["impostor"] == 12
+    assert report["digit_card"]["tried_keys"] == 8 and report["digit_card"]["unlocks"] == 0
+    assert not evaluate_objects(models["object"], 0.373, 3, 5, objects=2)["card_check"]["on"]

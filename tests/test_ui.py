@@ -543,6 +543,20 @@ def test_showing_the_enrolled_object_opens_the_panel_and_another_does_not(qtbot,
     assert not window.lock_state.unlocked
 
 
+def test_a_card_with_another_character_is_refused_for_a_card_key_and_says_why(qtbot, make_window, profile, tmp_path):
+    from enrollment.store import NewReference
+    from unlock_app.core.preprocess import preprocess_object
+
+    store = ReferenceStore(profile)  # an object key that is a card with a handwritten 9
+    store.add("nine", "object", [NewReference(f, preprocess_object(f).input) for f in card_frames(9, 5, seed=70)])
+    store.close()
+    video = _video(tmp_path, 0, seed=71)
+    window = make_window(lambda: open_camera(video), enrolled=())
+    qtbot.waitUntil(lambda: "not nine's" in window.live_view.message, timeout=20000)
+    assert window.live_view.message.startswith("No match: the character on the card is not nine's (")
+    assert not window.lock_state.unlocked
+
+
 def test_enrollment_dialog_takes_an_object_as_several_turned_views(qtbot, models, profile):
     from unlock_app.core.camera import LatestFrame
 

@@ -371,7 +371,7 @@ def _verify_images(args: argparse.Namespace, profile: _Profile) -> int:
             continue
         best, subject = analysis.match, analysis.subject
         threshold = policy.threshold_for(analysis.kind)
-        unlock = best is not None and best.score >= threshold
+        unlock = analysis.passes(threshold)
         denied |= not unlock
         entry = {
             "image": file,
@@ -387,6 +387,8 @@ def _verify_images(args: argparse.Namespace, profile: _Profile) -> int:
         elif not enrolled:
             entry["reason"] = "nothing enrolled"
         else:
+            if analysis.refused:
+                entry["reason"] = analysis.refused
             # A frame with a subject is an attempt: it is logged and counts toward lockout.
             profile.audit.record(
                 "unlock" if unlock else "deny",
@@ -627,7 +629,7 @@ def _train(args: argparse.Namespace) -> int:
 def _train_objects(args: argparse.Namespace, device, output: Path) -> int:
     from unlock_app.core import object_evaluation, object_training
     from unlock_app.core.matching import Matcher
-    from unlock_app.core.model import save_model
+    from unlock_app.core.model import default_weights, save_model
     from unlock_app.core.settings import Settings
 
     chosen = {"epochs": args.epochs, "views": args.views, "seed": args.seed, "objects": args.limit}
@@ -636,8 +638,9 @@ def _train_objects(args: argparse.Namespace, device, output: Path) -> int:
     save_model(model, card, output)
     matcher = Matcher(output, str(device))
     defaults = Settings()
+    reader = Matcher(weights_of(args)["digit"] or default_weights("digit"), str(device))
     report = object_evaluation.evaluate_objects(
-        matcher, None, defaults.frames_required, defaults.frames_window, progress=True
+        matcher, None, defaults.frames_required, defaults.frames_window, progress=True, reader=reader
     )
     card.threshold = report["threshold"]
     card.threshold_rule = report["threshold_rule"]
@@ -655,7 +658,11 @@ def _evaluate(args: argparse.Namespace) -> int:
 
         policy = profile.policy
         report = object_evaluation.evaluate_objects(
-            profile.models["object"], policy.threshold_for("object"), policy.frames_required, policy.frames_window
+            profile.models["object"],
+            policy.threshold_for("object"),
+            policy.frames_required,
+            policy.frames_window,
+            reader=profile.models["digit"],
         )
         printer = _print_object_evaluation
     else:
@@ -679,9 +686,14 @@ def _print_object_evaluation(report: dict) -> None:
         f"object found in {report['subject_found']:.1%} of attempt frames"
     )
     print(
-        f"frame vs key pairs:  ROC AUC {pairs['roc_auc']:.4f}  EER {pairs['eer']:.2%}  "
+        f"frame vs key pairs (object model alone):  ROC AUC {pairs['roc_auc']:.4f}  EER {pairs['eer']:.2%}  "
         f"FAR {pairs['far']:.3%}  FRR {pairs['frr']:.2%}  "
         f"({pairs['genuine_pairs']} genuine, {pairs['impostor_pairs']} impostor)"
+    )
+    check = report["card_check"]
+    print(
+        f"card check: refused {check['genuine_pairs_refused']} of {check['genuine_pairs']} genuine pairs and "
+        f"{check['digit_card_pairs_refused']} of {check['digit_card_pairs']} digit card vs key pairs"
     )
     print(
         f"attempts ({report['policy']}):  FAR {attempts['far']:.4%} of {attempts['impostor']} impostor attempts, "

@@ -8,6 +8,7 @@ import resource
 import sys
 import time
 from collections.abc import Mapping
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -15,16 +16,18 @@ import torch
 
 from unlock_app.core import scene
 from unlock_app.core.camera import DEMO_OBJECTS, demo_digits, demo_object
+from unlock_app.core.card_check import CardCheck, read_cards
 from unlock_app.core.matching import Gallery, Matcher, match
 from unlock_app.core.pipeline import Models, analyse
-from unlock_app.core.preprocess import preprocess, preprocess_kind
+from unlock_app.core.preprocess import preprocess, preprocess_kind, preprocess_object
 
 REFERENCE_COUNTS = (10, 10_000)
 
 
 def run(weights: Mapping[str, Path | None] | None, device: str, frames: int = 300, seed: int = 0) -> dict:
-    """Time the pipeline for digit keys, object keys and both enrolled at once.
-    Returns a JSON-able report (milliseconds unless named)."""
+    """Time the pipeline for digit keys, object keys, both enrolled at once, and object
+    keys that are cards with a digit (shown such cards: every frame takes the card
+    check).  Returns a JSON-able report (milliseconds unless named)."""
     rng = np.random.default_rng(seed)
     digits = demo_digits()
     things = [demo_object(letter) for letter in DEMO_OBJECTS]
@@ -32,6 +35,7 @@ def run(weights: Mapping[str, Path | None] | None, device: str, frames: int = 30
         "digit": [scene.render_digit(digits[int(rng.integers(10))], rng) for _ in range(frames)],
         "object": [scene.render_object(things[int(rng.integers(len(things)))], rng) for _ in range(frames)],
     }
+    clips["card"] = clips["digit"]
     clips["digit+object"] = [clip for pair in zip(clips["digit"], clips["object"], strict=True) for clip in pair][
         :frames
     ]
@@ -57,6 +61,10 @@ def run(weights: Mapping[str, Path | None] | None, device: str, frames: int = 30
         for count in REFERENCE_COUNTS:
             other = "object" if kind == "digit" else "digit"
             scenarios[f"{kind} {count}"] = (kind, {kind: gallery(kind, count), other: empty})
+    scenarios[f"object card keys {first}"] = (
+        "card",
+        {"digit": empty, "object": _card_keys(models, clips["card"], first)},
+    )
     scenarios[f"digit+object {first}+{first}"] = (
         "digit+object",
         {"digit": scenarios[f"digit {first}"][1]["digit"], "object": scenarios[f"object {first}"][1]["object"]},
@@ -98,6 +106,16 @@ def run(weights: Mapping[str, Path | None] | None, device: str, frames: int = 30
         report["references"][name] = summary
     report["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
     return report
+
+
+def _card_keys(models: Models, frames: list[np.ndarray], count: int) -> Gallery:
+    """``count`` object references of cards with a digit, with their card check."""
+    views = (preprocess_object(frame) for frame in frames)
+    crops = np.stack([view.input for view in views if view.found][:count])
+    labels = [f"card {i % 10}" for i in range(len(crops))]
+    gallery = Gallery.build(models["object"].embed(crops), np.arange(len(crops)), labels)
+    cards = CardCheck.build(labels, read_cards(models["digit"], crops), models["digit"].threshold)
+    return replace(gallery, cards=cards)
 
 
 def _reference_inputs(keys: list[np.ndarray], kind: str, rng: np.random.Generator, count: int) -> np.ndarray:

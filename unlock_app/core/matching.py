@@ -4,11 +4,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
 
 from unlock_app.core.model import load_model, resolve_device
+
+if TYPE_CHECKING:
+    from unlock_app.core.card_check import CardCheck
 
 _EMBED_CHUNK = 256
 
@@ -32,6 +36,8 @@ class Gallery:
         The distinct labels, in sorted order.
     starts : numpy.ndarray
         int64 (L,): where each label's rows start in ``embeddings``.
+    cards : CardCheck or None
+        For object keys, the second opinion on keys that are cards with a character.
     """
 
     embeddings: np.ndarray
@@ -39,6 +45,7 @@ class Gallery:
     labels: tuple[str, ...]
     starts: np.ndarray
     norms: np.ndarray
+    cards: CardCheck | None = None
 
     @classmethod
     def build(cls, embeddings: np.ndarray, ids: list[int] | np.ndarray, labels: list[str]) -> Gallery:

@@ -11,6 +11,10 @@ key on its own, as a user with that one key enrolled would meet them:
 - impostor attempts: each object against every other object's key;
 - empty scenes and digit cards against every key: these must never unlock.
 
+Frames go through the same card check as in the app (:mod:`card_check`, with the digit
+model given as ``reader``): a frame it refuses for a key counts as a frame with an
+object that does not match that key.
+
 Two disjoint sets of held-out objects are used: the tuning set chooses the threshold,
 the test set reports the numbers.
 """
@@ -25,6 +29,7 @@ import cv2
 import numpy as np
 
 from unlock_app.core import scene
+from unlock_app.core.card_check import read_cards, refused
 from unlock_app.core.decision import Policy
 from unlock_app.core.evaluation import PairScores, verification_metrics
 from unlock_app.core.matching import Matcher, similarity
@@ -59,11 +64,19 @@ class Trials:
     owner : numpy.ndarray
         int64 (A,): the key each attempt's object belongs to, -1 for an empty scene or a
         digit card.
+    reference_readings, attempt_readings : numpy.ndarray or None
+        The digit model's readings of the same crops (:func:`card_check.read_cards`),
+        shaped like ``references`` and ``attempts``; None for no card check.
+    card_threshold : float
+        The digit model's threshold for the card check.
     """
 
     references: np.ndarray
     attempts: np.ndarray
     owner: np.ndarray
+    reference_readings: np.ndarray | None = None
+    attempt_readings: np.ndarray | None = None
+    card_threshold: float = 0.0
 
 
 def attempt_frames(thing: np.ndarray | None, rng: np.random.Generator, frames: int, card: bool = False) -> list:
@@ -86,30 +99,45 @@ def enrollment_frames(thing: np.ndarray, rng: np.random.Generator, views: int) -
     return [scene.render(thing, scene.random_object_pose(rng), look, rng) for _ in range(views)]
 
 
-def collect(matcher: Matcher, seed: int, count: int, distractors: int = 0, progress: bool = False) -> Trials:
+def collect(
+    matcher: Matcher,
+    seed: int,
+    count: int,
+    distractors: int = 0,
+    progress: bool = False,
+    reader: Matcher | None = None,
+) -> Trials:
     """Render, preprocess and embed ``count`` held-out objects of ``seed``'s set, and
-    ``distractors`` empty-scene and as many digit-card attempts."""
+    ``distractors`` empty-scene and as many digit-card attempts; with ``reader`` (the
+    digit model) also read every crop for the card check."""
     jobs = [("object", seed, index) for index in range(count)]
     jobs += [("empty", seed, index) for index in range(distractors)]
     jobs += [("digit", seed, index) for index in range(distractors)]
     workers = min(len(jobs), os.cpu_count() or 1)
     with ProcessPoolExecutor(workers) as pool:
         inputs = list(pool.map(_inputs_of, jobs, chunksize=max(1, len(jobs) // (8 * workers))))
-    width = matcher.card.embedding_size
 
-    def embed(stack: list[np.ndarray | None]) -> np.ndarray:
-        out = np.full((len(stack), width), np.nan, np.float32)
-        found = [i for i, item in enumerate(stack) if item is not None]
-        if found:
-            out[found] = matcher.embed(np.stack([stack[i] for i in found]))
-        return out
+    def embed_all(embed, size: int) -> tuple[np.ndarray, np.ndarray]:
+        """``embed`` applied to every crop: (references, attempts), NaN where none."""
 
-    references = np.stack([embed(refs) for refs, _ in inputs[:count]]) if count else np.zeros((0, 0, width))
-    attempts = np.stack([embed(frames) for _, frames in inputs])
-    owner = np.concatenate([np.arange(count), np.full(2 * distractors, -1)])
+        def rows(stack: list[np.ndarray | None]) -> np.ndarray:
+            out = np.full((len(stack), size), np.nan, np.float32)
+            found = [i for i, item in enumerate(stack) if item is not None]
+            if found:
+                out[found] = embed(np.stack([stack[i] for i in found]))
+            return out
+
+        references = np.stack([rows(refs) for refs, _ in inputs[:count]]) if count else np.zeros((0, 0, size))
+        return references.astype(np.float32), np.stack([rows(frames) for _, frames in inputs])
+
+    references, attempts = embed_all(matcher.embed, matcher.card.embedding_size)
+    owner = np.concatenate([np.arange(count), np.full(2 * distractors, -1)]).astype(np.int64)
     if progress:
         print(f"embedded {count} objects and {2 * distractors} distractor attempts (seed {seed})")
-    return Trials(references.astype(np.float32), attempts, owner.astype(np.int64))
+    if reader is None:
+        return Trials(references, attempts, owner)
+    readings = embed_all(lambda crops: read_cards(reader, crops), reader.card.embedding_size)
+    return Trials(references, attempts, owner, *readings, reader.threshold)
 
 
 def _inputs_of(job: tuple[str, int, int]) -> tuple[list, list]:
@@ -152,6 +180,18 @@ def attempt_scores(trials: Trials) -> np.ndarray:
     return scores
 
 
+def card_checked(trials: Trials, scores: np.ndarray) -> np.ndarray:
+    """``scores`` (from :func:`attempt_scores`) as the unlock policy meets them: a frame
+    the card check refuses for a key scores 0 there (a frame with an object that does
+    not match).  Unchanged without readings."""
+    if trials.reference_readings is None:
+        return scores
+    checked = scores.copy()
+    refusal = refused(trials.reference_readings, trials.attempt_readings, trials.card_threshold)
+    checked[refusal & ~np.isnan(scores)] = 0.0
+    return checked
+
+
 def unlocks(scores: np.ndarray, policy: Policy) -> np.ndarray:
     """bool (A, K): whether each attempt unlocks each key on its own under ``policy``.
 
@@ -186,7 +226,7 @@ def pair_scores(trials: Trials, scores: np.ndarray) -> PairScores:
 
 def choose_threshold(trials: Trials, policy: Policy) -> float:
     """The threshold of ``THRESHOLD_RULE`` on a tuning set."""
-    scores = attempt_scores(trials)
+    scores = card_checked(trials, attempt_scores(trials))
     impostor = trials.owner[:, None] != np.arange(scores.shape[2])[None, :]
 
     def far(milli: int) -> float:
@@ -213,16 +253,19 @@ def evaluate_objects(
     tuning_objects: int = 200,
     distractors: int = 100,
     progress: bool = False,
+    reader: Matcher | None = None,
 ) -> dict:
     """Every object metric on the test set, under the policy ``frames_required`` of
     ``frames_window``; with ``threshold`` None the threshold is first chosen on the
-    tuning set by ``THRESHOLD_RULE``.  The result says which it used."""
+    tuning set by ``THRESHOLD_RULE``.  The result says which it used.  ``reader`` is
+    the digit model, for the card check as the app makes it."""
     if threshold is None:
-        tuning = collect(matcher, TUNING_SEED, tuning_objects, progress=progress)
+        tuning = collect(matcher, TUNING_SEED, tuning_objects, progress=progress, reader=reader)
         threshold = choose_threshold(tuning, Policy(0.5, frames_required, frames_window))
     policy = Policy(threshold, frames_required, frames_window)
-    test = collect(matcher, TEST_SEED, objects, distractors, progress=progress)
-    scores = attempt_scores(test)
+    test = collect(matcher, TEST_SEED, objects, distractors, progress=progress, reader=reader)
+    raw = attempt_scores(test)
+    scores = card_checked(test, raw)
     accepted = unlocks(scores, policy)
     single = unlocks(scores, Policy(threshold, 1, 1))
     keys = np.arange(scores.shape[2])
@@ -231,13 +274,15 @@ def evaluate_objects(
     empty = slice(objects, objects + distractors)
     digits = slice(objects + distractors, objects + 2 * distractors)
     frames_found = ~np.isnan(test.attempts).any(-1)
+    shown = ~np.isnan(raw).transpose(0, 2, 1)  # (A, K, F)
+    refusals = (scores != raw).transpose(0, 2, 1) & shown
     return {
         "threshold": threshold,
         "threshold_rule": THRESHOLD_RULE,
         "policy": f"{policy.frames_required} of {policy.frames_window} frames, attempts of {ATTEMPT_FRAMES} frames",
         "objects": objects,
         "enroll_views": ENROLL_VIEWS,
-        "pairs": verification_metrics(pair_scores(test, scores), threshold),
+        "pairs": verification_metrics(pair_scores(test, raw), threshold),
         "attempts": {
             "genuine": int(genuine.sum()),
             "frr": float(1 - accepted[genuine].mean()),
@@ -259,4 +304,11 @@ def evaluate_objects(
             "frames_with_subject": float(frames_found[digits].mean()),
         },
         "subject_found": float(frames_found[:objects].mean()),
+        "card_check": {
+            "on": test.reference_readings is not None,
+            "genuine_pairs_refused": int(refusals[genuine].sum()),
+            "genuine_pairs": int(shown[genuine].sum()),
+            "digit_card_pairs_refused": int(refusals[digits].sum()),
+            "digit_card_pairs": int(shown[digits].sum()),
+        },
     }

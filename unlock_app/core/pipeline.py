@@ -5,11 +5,12 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 
+from unlock_app.core.card_check import CardCheck, read_cards
 from unlock_app.core.decision import FrameResult, Policy
 from unlock_app.core.matching import Gallery, Match, Matcher, match
 from unlock_app.core.model import default_weights
@@ -57,7 +58,8 @@ class Analysis:
 
     ``subject`` and ``match`` are those of ``kind``: the kind of key the frame matched
     best (relative to each model's default threshold), or digits when nothing is
-    enrolled."""
+    enrolled.  ``refused`` says why the match does not count, whatever its score (see
+    :mod:`card_check`), and is empty when it does."""
 
     subject: Subject
     match: Match | None
@@ -65,11 +67,16 @@ class Analysis:
     preprocess_ms: float
     embed_ms: float
     match_ms: float
+    refused: str = ""
+
+    def passes(self, threshold: float) -> bool:
+        """Whether the frame's match counts at ``threshold``."""
+        return self.match is not None and not self.refused and self.match.score >= threshold
 
     @property
     def result(self) -> FrameResult:
         """The frame as the unlock decision sees it."""
-        if not self.subject.found or self.match is None:
+        if not self.subject.found or self.match is None or self.refused:
             return FrameResult(found=self.subject.found, kind=self.kind)
         return FrameResult(True, self.match.reference_id, self.match.label, self.match.score, self.kind)
 
@@ -79,7 +86,9 @@ def analyse(frame: np.ndarray, models: Models, galleries: Mapping[str, Gallery],
     subject, match it against that kind's gallery.
 
     A frame with no subject is never embedded or matched.  When both kinds match, the
-    one further above its model's default threshold is kept.  ``ink`` is for digits.
+    one further above its model's default threshold is kept.  A match with an object
+    key that is a card with a character is refused when the frame's character is
+    another (:mod:`card_check`).  ``ink`` is for digits.
     """
     kinds = [kind for kind in KINDS if len(galleries.get(kind, ())) > 0] or ["digit"]
     best: Analysis | None = None
@@ -95,19 +104,31 @@ def analyse(frame: np.ndarray, models: Models, galleries: Mapping[str, Gallery],
             embedding = matcher.embed(subject.input)[0]
             embedded = time.perf_counter()
             found = match(embedding, galleries[kind])
+        refused = _card_refusal(subject, found, galleries.get(kind), models)
         matched = time.perf_counter()
         timings += (preprocessed - started, embedded - preprocessed, matched - embedded)
-        candidate = Analysis(subject, found, kind, 0.0, 0.0, 0.0)
+        candidate = Analysis(subject, found, kind, 0.0, 0.0, 0.0, refused)
         if best is None or _strength(candidate, models) > _strength(best, models):
             best = candidate
     preprocess_ms, embed_ms, match_ms = (timings * 1e3).tolist()
-    return Analysis(best.subject, best.match, best.kind, preprocess_ms, embed_ms, match_ms)
+    return Analysis(best.subject, best.match, best.kind, preprocess_ms, embed_ms, match_ms, best.refused)
+
+
+def _card_refusal(subject: Subject, found: Match | None, gallery: Gallery | None, models: Models) -> str:
+    """Why the card check refuses a match (empty when it does not)."""
+    cards = gallery.cards if gallery is not None else None
+    if found is None or cards is None or found.label not in cards.readings:
+        return ""
+    reading = read_cards(models["digit"], subject.input[None])[0]
+    if not cards.refuses(found.label, reading):
+        return ""
+    return f"the character on the card is not {found.label}'s"
 
 
 def _strength(analysis: Analysis, models: Models) -> float:
     """How convincingly a frame matched: log of its score over the model's default
     threshold (scores of different models are compared this way, never directly)."""
-    if analysis.match is None:
+    if analysis.match is None or analysis.refused:
         return -1e9 if analysis.subject.found else -math.inf  # any match beats none, a subject beats none
     return math.log(max(analysis.match.score, 1e-300)) - math.log(models[analysis.kind].threshold)
 
@@ -119,4 +140,9 @@ def load_galleries(store, models: Models) -> dict[str, Gallery]:
         matcher = models[kind]
         embeddings, ids, labels = store.embeddings(kind, matcher.card.sha256, matcher.embed)
         galleries[kind] = Gallery.build(embeddings, ids, labels)
+    objects = [reference for reference in store.references() if reference.kind == "object"]
+    if objects:
+        readings = read_cards(models["digit"], np.stack([reference.input for reference in objects]))
+        cards = CardCheck.build([reference.label for reference in objects], readings, models["digit"].threshold)
+        galleries["object"] = replace(galleries["object"], cards=cards)
     return galleries

@@ -85,13 +85,14 @@ class LiveView(QWidget):
 
         analysis = self._analysis
         score = analysis.match.score if analysis is not None and analysis.match is not None else None
+        passes = analysis is not None and analysis.passes(self.threshold)
         if analysis is not None and analysis.subject.box is not None and analysis.subject.found:
             x, y, w, h = analysis.subject.box
-            colour = GREEN if score is not None and score >= self.threshold else AMBER
+            colour = GREEN if passes else AMBER
             painter.setPen(QPen(colour, 3))
             painter.drawRect(QRectF(target.x() + x * scale, target.y() + y * scale, w * scale, h * scale))
         self._paint_insets(painter, target, analysis)
-        self._paint_bar(painter, target, score)
+        self._paint_bar(painter, target, score, passes)
 
     def _target_rect(self) -> QRectF:
         width, height = self._frame_size
@@ -122,7 +123,7 @@ class LiveView(QWidget):
                 f"best: {analysis.match.label}",
             )
 
-    def _paint_bar(self, painter: QPainter, target: QRectF, score: float | None) -> None:
+    def _paint_bar(self, painter: QPainter, target: QRectF, score: float | None, passes: bool) -> None:
         top = target.bottom() + 10
         bar = QRectF(target.left() + 10, top, target.width() - 20, 16)
         painter.setPen(Qt.PenStyle.NoPen)
@@ -130,7 +131,7 @@ class LiveView(QWidget):
         painter.drawRoundedRect(bar, 4, 4)
         if score is not None:
             filled = QRectF(bar.left(), bar.top(), bar.width() * max(0.0, min(score, 1.0)), bar.height())
-            painter.setBrush(GREEN if score >= self.threshold else AMBER)
+            painter.setBrush(GREEN if passes else AMBER)
             painter.drawRoundedRect(filled, 4, 4)
         marker = bar.left() + bar.width() * self.threshold
         painter.setPen(QPen(QColor(255, 255, 255), 2))

@@ -183,8 +183,7 @@ class MainWindow(QMainWindow):
 
     def _passes(self, analysis) -> bool:
         """Whether a frame's best match reaches the threshold of its kind."""
-        match = analysis.match
-        return match is not None and match.score >= self.policy.threshold_for(analysis.kind)
+        return analysis.passes(self.policy.threshold_for(analysis.kind))
 
     def lock(self) -> None:
         self.lock_state.set_unlocked(False)
@@ -316,6 +315,8 @@ class MainWindow(QMainWindow):
         if self._passes(analysis):
             return f"Match {analysis.match.score:.2f}, hold still", GREEN
         score = analysis.match.score if analysis.match else 0.0
+        if analysis.refused:
+            return f"No match: {analysis.refused} ({score:.2f})", AMBER
         return f"No match ({score:.2f})", AMBER
 
     def _thumbnail(self, reference_id: int) -> QPixmap | None:

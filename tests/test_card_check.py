@@ -1,0 +1,69 @@
+"""The card check: an object key that is a card with a character also asks the digit model."""
+
+import numpy as np
+import pytest
+from conftest import card_frames, object_frames
+
+from unlock_app.core.card_check import CardCheck, read_cards, refused
+from unlock_app.core.matching import Gallery
+from unlock_app.core.pipeline import analyse
+from unlock_app.core.preprocess import preprocess_object
+
+NAN = [np.nan, np.nan]
+
+
+def test_a_key_is_a_card_key_when_most_of_its_references_read_as_a_card():
+    readings = np.array([[0, 0], [0, 1], [1, 0], [1, 1], NAN, NAN, [5, 5]], np.float32)
+    labels = ["card"] * 5 + ["tag"] * 2  # "card": 4 of 5 read; "tag": 1 of 2
+    check = CardCheck.build(labels, readings, threshold=0.5)
+    assert set(check.readings) == {"card"} and len(check.readings["card"]) == 4
+
+
+def test_a_card_key_refuses_another_character_and_takes_its_own():
+    check = CardCheck({"card": np.array([[0.0, 0.0], [3.0, 0.0]], np.float32)}, threshold=0.5)
+    assert not check.refuses("card", np.array([0.2, 0.0]))  # exp(-0.2) = 0.82 >= 0.5
+    assert not check.refuses("card", np.array([3.0, 0.5]))  # near its second reference
+    assert check.refuses("card", np.array([1.5, 2.0]))  # exp(-2.5) = 0.08 < 0.5
+    assert not check.refuses("card", np.array([np.nan, np.nan]))  # the frame is no card
+    assert not check.refuses("tag", np.array([9.0, 9.0]))  # not a card key
+
+
+def test_the_vectorised_check_agrees_with_each_call():
+    rng = np.random.default_rng(0)
+    keys = rng.normal(0, 1, (6, 5, 3)).astype(np.float32)
+    keys[rng.random((6, 5)) < 0.3] = np.nan
+    frames = rng.normal(0, 1, (4, 7, 3)).astype(np.float32)
+    frames[rng.random((4, 7)) < 0.2] = np.nan
+    labels = [str(key) for key in range(6) for _ in range(5)]
+    check = CardCheck.build(labels, keys.reshape(30, 3), threshold=0.3)
+    assert 0 < len(check.readings) < 6  # both kinds of key are covered
+    expected = [[[check.refuses(str(k), frames[a, f]) for k in range(6)] for f in range(7)] for a in range(4)]
+    assert np.array_equal(refused(keys, frames, 0.3), np.array(expected))
+
+
+@pytest.fixture(scope="module")
+def card_key(models):
+    """An object key enrolled from views of a card with a handwritten 9."""
+    views = [preprocess_object(frame) for frame in card_frames(9, 5, seed=80)]
+    crops = np.stack([view.input for view in views if view.found])
+    labels = ["nine card"] * len(crops)
+    gallery = Gallery.build(models["object"].embed(crops), np.arange(len(crops)), labels)
+    cards = CardCheck.build(labels, read_cards(models["digit"], crops), models["digit"].threshold)
+    assert "nine card" in cards.readings, "the card's views should read as a card with a character"
+    empty = Gallery.build(np.zeros((0, 0)), [], [])
+    return {"digit": empty, "object": Gallery(**{**gallery.__dict__, "cards": cards})}
+
+
+def test_a_card_with_another_digit_is_refused_for_a_card_key(models, card_key):
+    analysis = analyse(card_frames(0, 1, seed=81)[0], models, card_key)
+    assert analysis.kind == "object" and analysis.match is not None
+    assert analysis.refused == "the character on the card is not nine card's"
+    assert analysis.result.found and analysis.result.label is None  # a frame that does not match
+    assert not analysis.passes(0.0)
+
+
+def test_the_key_itself_and_other_objects_are_left_to_the_object_model(models, card_key):
+    own = analyse(card_frames(9, 1, seed=82)[0], models, card_key)
+    assert own.match is not None and not own.refused and own.result.label == "nine card"
+    thing = analyse(object_frames("a", 1, seed=83)[0], models, card_key)
+    assert thing.subject.found and not thing.refused

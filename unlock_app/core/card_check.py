@@ -1,0 +1,102 @@
+"""A second opinion for object keys that are plain cards with one character on them.
+
+The object model sees a 48x48 colour crop of the whole object, so a key that is a white
+card with a printed character is told apart from a handwritten card mostly by that
+character, which it resolves least well of all it looks at.  The digit model is made for
+exactly that.  So both the key's references and the frame are also read the way digit
+keys are (:func:`~unlock_app.core.preprocess.preprocess` on the object's crop, then the
+digit model), and when the key and the frame both read as a card with a character, the
+frame's character must also match one of the key's by the digit model's own default
+threshold, or the frame does not count for that key.
+
+A key is a card key when at least ``CARD_SHARE`` of its references read as such a card;
+any other key, and any frame that does not read as one, is left to the object model.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from unlock_app.core.preprocess import preprocess
+
+CARD_SHARE = 0.8
+"""The share of a key's references that must read as a card with a character."""
+
+
+def read_cards(digit_matcher, crops: np.ndarray) -> np.ndarray:
+    """The digit model's reading of object crops (N, 48, 48, 3), float32 (N, D); a row
+    of NaN where a crop does not read as a card with a character on it."""
+    readings = np.full((len(crops), digit_matcher.card.embedding_size), np.nan, np.float32)
+    found, inputs = [], []
+    for index, crop in enumerate(crops):
+        subject = preprocess(np.clip(crop * 255 + 0.5, 0, 255).astype(np.uint8))
+        if subject.found:
+            found.append(index)
+            inputs.append(subject.input)
+    if found:
+        readings[found] = digit_matcher.embed(np.stack(inputs))
+    return readings
+
+
+@dataclass(frozen=True)
+class CardCheck:
+    """The readings of every card key's references, and the digit model's threshold.
+
+    Attributes
+    ----------
+    readings : dict
+        For each card key (label), float32 (R, D): its references' readings.
+    threshold : float
+        The digit model's default threshold: a frame's reading must reach it against
+        one of the key's.
+    """
+
+    readings: dict[str, np.ndarray]
+    threshold: float
+
+    @classmethod
+    def build(cls, labels: Sequence[str], readings: np.ndarray, threshold: float) -> CardCheck:
+        """From every reference's label and reading (as :func:`read_cards` gives them)."""
+        names = np.asarray(labels, dtype=str).reshape(-1)
+        read = ~np.isnan(readings).any(1) if len(names) else np.zeros(0, bool)
+        cards = {}
+        for label in np.unique(names):
+            mine = names == label
+            if read[mine].mean() >= CARD_SHARE:
+                cards[str(label)] = np.asarray(readings[mine & read], np.float32)
+        return cls(cards, threshold)
+
+    def refuses(self, label: str, reading: np.ndarray) -> bool:
+        """Whether a frame matched to ``label`` is refused: the key is a card key, the
+        frame reads as a card (``reading`` finite) and its character matches none of
+        the key's."""
+        references = self.readings.get(label)
+        if references is None or not np.isfinite(reading).all():
+            return False
+        distance = np.sqrt(((references.astype(np.float64) - reading.astype(np.float64)) ** 2).sum(1))
+        return bool(np.exp(-distance.min()) < self.threshold)
+
+
+def refused(key_readings: np.ndarray, frame_readings: np.ndarray, threshold: float) -> np.ndarray:
+    """:meth:`CardCheck.refuses` for many keys and frames at once (for evaluation).
+
+    ``key_readings`` is (K, V, D), each key's V references' readings (NaN rows where a
+    reference does not read as a card); ``frame_readings`` is (..., D).  Returns bool
+    (..., K): whether each frame is refused by each key.
+    """
+    keys, views, width = key_readings.shape
+    read = ~np.isnan(key_readings).any(-1)  # (K, V)
+    card_key = read.mean(1) >= CARD_SHARE
+    frames = frame_readings.reshape(-1, width).astype(np.float64)
+    frame_read = ~np.isnan(frames).any(1)
+    references = np.nan_to_num(key_readings.reshape(-1, width).astype(np.float64))
+    queries = np.nan_to_num(frames)
+    squared = (queries**2).sum(1)[:, None] + (references**2).sum(1)[None, :] - 2 * queries @ references.T
+    distance = np.sqrt(np.maximum(squared, 0.0)).reshape(len(frames), keys, views)
+    distance[:, ~read] = np.inf
+    best = np.exp(-distance.min(-1))  # (F, K)
+    result = frame_read[:, None] & card_key[None, :] & (best < threshold)
+    return result.reshape(*frame_readings.shape[:-1], keys)
