@@ -67,3 +67,13 @@ def test_the_key_itself_and_other_objects_are_left_to_the_object_model(models, c
     assert own.match is not None and not own.refused and own.result.label == "nine card"
     thing = analyse(object_frames("a", 1, seed=83)[0], models, card_key)
     assert thing.subject.found and not thing.refused
+
+
+def test_only_a_match_that_reaches_the_threshold_is_checked(models, card_key):
+    from unlock_app.core.decision import Policy
+
+    frame = card_frames(0, 1, seed=81)[0]
+    low, high = Policy(0.5, 3, 5, object_threshold=0.001), Policy(0.5, 3, 5, object_threshold=0.999)
+    assert analyse(frame, models, card_key, policy=low).refused
+    skipped = analyse(frame, models, card_key, policy=high)
+    assert skipped.match is not None and not skipped.refused and not skipped.passes(0.999)

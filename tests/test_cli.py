@@ -386,6 +386,7 @@ def test_an_object_key_that_is_a_card_refuses_another_character(run, tmp_path):
     assert code == 0, err
     other = tmp_path / "zero.png"
     cv2.imwrite(str(other), card_frames(0, 1, seed=91)[0])
+    assert run("config", "object_threshold", "0.001")[0] == 0  # only a match that reaches it is checked
     code, out, _ = run("verify", "--json", str(other), str(same))
     zero, nine = json.loads(out)
     assert zero["decision"] == "deny" and zero["reason"] == "the character on the card is not nine's"

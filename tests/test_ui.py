@@ -551,7 +551,8 @@ def test_a_card_with_another_character_is_refused_for_a_card_key_and_says_why(qt
     store.add("nine", "object", [NewReference(f, preprocess_object(f).input) for f in card_frames(9, 5, seed=70)])
     store.close()
     video = _video(tmp_path, 0, seed=71)
-    window = make_window(lambda: open_camera(video), enrolled=())
+    # Only a match that reaches the threshold is checked: make every one reach it.
+    window = make_window(lambda: open_camera(video), enrolled=(), settings=Settings(object_threshold=0.001))
     qtbot.waitUntil(lambda: "not nine's" in window.live_view.message, timeout=20000)
     assert window.live_view.message.startswith("No match: the character on the card is not nine's (")
     assert not window.lock_state.unlocked

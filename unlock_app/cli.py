@@ -265,7 +265,7 @@ def _analyse_files(files: Sequence[str], profile: _Profile, galleries):
         except ImageError as error:
             yield file, None, error.reason
             continue
-        yield file, analyse(image, profile.models, galleries, ink="auto"), None
+        yield file, analyse(image, profile.models, galleries, ink="auto", policy=profile.policy), None
 
 
 # -- commands ------------------------------------------------------------------------
@@ -431,7 +431,7 @@ def _verify_camera(args: argparse.Namespace, profile: _Profile) -> int:
                 if freeze.still:
                     continue  # the same picture again is no new evidence
             last = frame
-            history.append(analyse(frame, profile.models, galleries).result)
+            history.append(analyse(frame, profile.models, galleries, policy=policy).result)
             decision = decide(history, policy)
             if decision.unlock:
                 break

@@ -81,14 +81,22 @@ class Analysis:
         return FrameResult(True, self.match.reference_id, self.match.label, self.match.score, self.kind)
 
 
-def analyse(frame: np.ndarray, models: Models, galleries: Mapping[str, Gallery], ink: Ink = "dark") -> Analysis:
+def analyse(
+    frame: np.ndarray,
+    models: Models,
+    galleries: Mapping[str, Gallery],
+    ink: Ink = "dark",
+    policy: Policy | None = None,
+) -> Analysis:
     """Preprocess a BGR frame for every kind of key enrolled and, where it shows a
     subject, match it against that kind's gallery.
 
     A frame with no subject is never embedded or matched.  When both kinds match, the
     one further above its model's default threshold is kept.  A match with an object
     key that is a card with a character is refused when the frame's character is
-    another (:mod:`card_check`).  ``ink`` is for digits.
+    another (:mod:`card_check`); given the ``policy``, only a match that reaches its
+    threshold is checked (one below it cannot count anyway, and reading the character
+    costs about 4 ms).  ``ink`` is for digits.
     """
     kinds = [kind for kind in KINDS if len(galleries.get(kind, ())) > 0] or ["digit"]
     best: Analysis | None = None
@@ -104,7 +112,8 @@ def analyse(frame: np.ndarray, models: Models, galleries: Mapping[str, Gallery],
             embedding = matcher.embed(subject.input)[0]
             embedded = time.perf_counter()
             found = match(embedding, galleries[kind])
-        refused = _card_refusal(subject, found, galleries.get(kind), models)
+        counts = found is not None and (policy is None or found.score >= policy.threshold_for(kind))
+        refused = _card_refusal(subject, found, galleries.get(kind), models) if counts else ""
         matched = time.perf_counter()
         timings += (preprocessed - started, embedded - preprocessed, matched - embedded)
         candidate = Analysis(subject, found, kind, 0.0, 0.0, 0.0, refused)

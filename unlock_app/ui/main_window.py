@@ -154,7 +154,7 @@ class MainWindow(QMainWindow):
 
         self.capture = CaptureThread(camera, self.buffer, settings.check_frozen_files)
         self.capture.state_changed.connect(self._on_camera_state)
-        self.inference = InferenceThread(self.buffer, models, self.galleries)
+        self.inference = InferenceThread(self.buffer, models, self.galleries, self.policy)
         self.inference.analysed.connect(self._on_analysed)
         # Painting and text run on their own clocks: compute happens per frame, but
         # text changing 30 times a second could not be read.
@@ -373,6 +373,7 @@ class MainWindow(QMainWindow):
         self.settings = settings
         settings_module.save(self.config_dir, settings)
         self.attempt = Attempt(self.policy, settings.attempt_timeout)
+        self.inference.policy = self.policy
         self._show_thresholds(self.policy)
         self._restart_idle_timer()
         if camera_changed and settings.camera:

@@ -23,6 +23,7 @@ from unlock_app.core.camera import (
     LatestFrame,
     freeze_detector_for,
 )
+from unlock_app.core.decision import Policy
 from unlock_app.core.matching import Gallery
 from unlock_app.core.pipeline import Analysis, Models, analyse
 
@@ -127,11 +128,15 @@ class InferenceThread(QThread):
     analysed = Signal()
     """A new result is waiting in ``take()``; at most one such signal is in flight."""
 
-    def __init__(self, buffer: LatestFrame, models: Models, galleries: dict[str, Gallery], parent=None) -> None:
+    def __init__(
+        self, buffer: LatestFrame, models: Models, galleries: dict[str, Gallery], policy: Policy, parent=None
+    ) -> None:
         super().__init__(parent)
         self.buffer = buffer
         self.models = models
         self._galleries = galleries
+        self.policy = policy
+        """The unlock policy in effect (its thresholds say which matches are worth checking)."""
         self._stop = threading.Event()
         self._lock = threading.Lock()
         self._result: Result | None = None
@@ -163,7 +168,7 @@ class InferenceThread(QThread):
             last = captured.index
             with self._lock:
                 galleries = self._galleries
-            analysis = analyse(captured.frame, self.models, galleries)
+            analysis = analyse(captured.frame, self.models, galleries, policy=self.policy)
             with self._lock:
                 self._result = Result(captured, analysis, time.monotonic())
                 signal = not self._signalled
