@@ -20,6 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from unlock_app.core.matching import key_similarities
 from unlock_app.core.preprocess import preprocess
 
 CARD_SHARE = 0.8
@@ -76,8 +77,7 @@ class CardCheck:
         references = self.readings.get(label)
         if references is None or not np.isfinite(reading).all():
             return False
-        distance = np.sqrt(((references.astype(np.float64) - reading.astype(np.float64)) ** 2).sum(1))
-        return bool(np.exp(-distance.min()) < self.threshold)
+        return bool(key_similarities(reading[None], references[None])[0, 0] < self.threshold)
 
 
 def refused(key_readings: np.ndarray, frame_readings: np.ndarray, threshold: float) -> np.ndarray:
@@ -87,16 +87,8 @@ def refused(key_readings: np.ndarray, frame_readings: np.ndarray, threshold: flo
     reference does not read as a card); ``frame_readings`` is (..., D).  Returns bool
     (..., K): whether each frame is refused by each key.
     """
-    keys, views, width = key_readings.shape
-    read = ~np.isnan(key_readings).any(-1)  # (K, V)
-    card_key = read.mean(1) >= CARD_SHARE
-    frames = frame_readings.reshape(-1, width).astype(np.float64)
-    frame_read = ~np.isnan(frames).any(1)
-    references = np.nan_to_num(key_readings.reshape(-1, width).astype(np.float64))
-    queries = np.nan_to_num(frames)
-    squared = (queries**2).sum(1)[:, None] + (references**2).sum(1)[None, :] - 2 * queries @ references.T
-    distance = np.sqrt(np.maximum(squared, 0.0)).reshape(len(frames), keys, views)
-    distance[:, ~read] = np.inf
-    best = np.exp(-distance.min(-1))  # (F, K)
-    result = frame_read[:, None] & card_key[None, :] & (best < threshold)
+    keys, _, width = key_readings.shape
+    card_key = (~np.isnan(key_readings).any(-1)).mean(1) >= CARD_SHARE
+    best = key_similarities(frame_readings.reshape(-1, width), key_readings)  # (F, K), NaN: no card
+    result = card_key[None, :] & (best < threshold)  # NaN compares False
     return result.reshape(*frame_readings.shape[:-1], keys)

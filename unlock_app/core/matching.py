@@ -22,6 +22,26 @@ def similarity(distance: np.ndarray) -> np.ndarray:
     return np.exp(-np.asarray(distance, dtype=np.float64))
 
 
+def key_similarities(queries: np.ndarray, keys: np.ndarray) -> np.ndarray:
+    """Each query's best similarity to each key's references, for evaluation in bulk.
+
+    ``queries`` is (N, D), ``keys`` (K, V, D): V references per key; a row of NaN is a
+    query or reference that is missing.  Returns float64 (N, K): NaN for a missing query,
+    0 against a key with no reference.
+    """
+    count, views, width = keys.shape
+    queries = queries.astype(np.float64)
+    references = keys.reshape(-1, width).astype(np.float64)
+    seen, enrolled = ~np.isnan(queries).any(1), ~np.isnan(references).any(1)
+    queries, references = np.nan_to_num(queries), np.nan_to_num(references)
+    squared = (queries**2).sum(1)[:, None] + (references**2).sum(1)[None, :] - 2 * queries @ references.T
+    distance = np.sqrt(np.maximum(squared, 0.0))
+    distance[:, ~enrolled] = np.inf
+    scores = similarity(distance.reshape(len(queries), count, views).min(-1, initial=np.inf))
+    scores[~seen] = np.nan
+    return scores
+
+
 @dataclass(frozen=True)
 class Gallery:
     """The enrolled references' embeddings, sorted by label for per-label reductions.

@@ -32,7 +32,7 @@ from unlock_app.core import scene
 from unlock_app.core.card_check import read_cards, refused
 from unlock_app.core.decision import Policy
 from unlock_app.core.evaluation import PairScores, verification_metrics
-from unlock_app.core.matching import Matcher, similarity
+from unlock_app.core.matching import Matcher, key_similarities
 from unlock_app.core.object_training import draw
 from unlock_app.core.paths import bundled
 from unlock_app.core.preprocess import preprocess_object
@@ -167,17 +167,8 @@ def attempt_scores(trials: Trials) -> np.ndarray:
     """float64 (A, F, K): each attempt frame's best similarity to each key's references;
     NaN for a frame that showed no object."""
     count, frames, width = trials.attempts.shape
-    keys, views = trials.references.shape[:2]
-    queries = trials.attempts.reshape(-1, width).astype(np.float64)
-    references = trials.references.reshape(-1, width).astype(np.float64)
-    seen, enrolled = ~np.isnan(queries).any(1), ~np.isnan(references).any(1)
-    queries, references = np.nan_to_num(queries), np.nan_to_num(references)
-    squared = (queries**2).sum(1)[:, None] + (references**2).sum(1)[None, :] - 2 * queries @ references.T
-    distance = np.sqrt(np.maximum(squared, 0.0))
-    distance[:, ~enrolled] = np.inf
-    scores = similarity(distance.reshape(count, frames, keys, views).min(-1))
-    scores[~seen.reshape(count, frames)] = np.nan
-    return scores
+    scores = key_similarities(trials.attempts.reshape(-1, width), trials.references)
+    return scores.reshape(count, frames, -1)
 
 
 def card_checked(trials: Trials, scores: np.ndarray) -> np.ndarray:
