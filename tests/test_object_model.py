@@ -58,7 +58,7 @@ def test_object_embeddings_ignore_the_brightness_of_the_room(models):
 
 def test_a_tiny_object_training_run_is_deterministic_and_records_its_data():
     config = object_training.ObjectTrainingConfig(
-        objects=16, views=2, per_batch=8, views_per_batch=2, epochs=2, width=8, embedding_size=8
+        objects=16, digit_cards=1, views=2, per_batch=8, views_per_batch=2, epochs=2, width=8, embedding_size=8
     )
     first, card = object_training.train_objects(config, torch.device("cpu"), progress=False)
     second, _ = object_training.train_objects(config, torch.device("cpu"), progress=False)
@@ -66,6 +66,16 @@ def test_a_tiny_object_training_run_is_deterministic_and_records_its_data():
         assert torch.equal(a, b), name
     assert card.kind == "object" and card.architecture == OBJECT_ARCHITECTURE
     assert "fonts" in card.data and "china.jpg" in card.data and "flower.jpg" in card.split
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+def test_a_tiny_object_training_run_works_on_cuda():
+    config = object_training.ObjectTrainingConfig(
+        objects=16, digit_cards=1, views=2, per_batch=8, views_per_batch=2, epochs=2, width=8, embedding_size=8
+    )
+    model, card = object_training.train_objects(config, torch.device("cuda"), progress=False)
+    assert card.training["device"] == "cuda"
+    assert all(torch.isfinite(parameter).all() for parameter in model.parameters())
 
 
 def _enrolled(models, letter: str) -> Gallery:

@@ -123,7 +123,8 @@ def augment(batch: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
     count = batch.shape[0]
 
     def uniform(low: float, high: float, *shape: int) -> torch.Tensor:
-        return low + (high - low) * torch.rand(count, *shape, generator=generator, device=batch.device)
+        # Drawn on the CPU generator whatever the device: the same stream on either.
+        return low + (high - low) * torch.rand(count, *shape, generator=generator).to(batch.device)
 
     angle = uniform(-0.15, 0.15)
     scale = uniform(0.9, 1.1)
