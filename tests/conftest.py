@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 import threading
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -30,9 +31,8 @@ def _no_leftover_threads_or_windows():
     yield
     leftover = [t for t in threading.enumerate() if t not in before and t.is_alive() and not t.daemon]
     assert not leftover, f"test left threads running: {leftover}"
-    from PySide6.QtWidgets import QApplication
-
-    app = QApplication.instance()
+    widgets = sys.modules.get("PySide6.QtWidgets")  # a test that never loaded Qt opened no window
+    app = widgets.QApplication.instance() if widgets else None
     if app is not None:
         open_windows = [w for w in app.topLevelWidgets() if w.isVisible()]
         assert not open_windows, f"test left windows open: {open_windows}"

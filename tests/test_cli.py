@@ -10,19 +10,31 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
+import torch
 from conftest import DIGITS, REPO, card_frames, object_frames, write_video
 from PIL import Image
 
 from unlock_app.cli import main
 
+# For the end-to-end unlocks: the same on a CUDA GPU, where there is one.
+ON_EVERY_DEVICE = pytest.mark.parametrize(
+    "device", ["cpu", pytest.param("cuda", marks=pytest.mark.skipif(not torch.cuda.is_available(), reason="no GPU"))]
+)
+
 
 @pytest.fixture
-def run(tmp_path, capsys):
-    """Call ``unlock-app --data-dir D ARGS``; returns (exit code, stdout, stderr)."""
+def device() -> str:
+    """Where ``run`` runs the models; ``ON_EVERY_DEVICE`` overrides it."""
+    return "cpu"
+
+
+@pytest.fixture
+def run(tmp_path, capsys, device):
+    """Call ``unlock-app --data-dir D --device DEVICE ARGS``; returns (exit code, stdout, stderr)."""
     data = tmp_path / "profile"
 
     def call(*args: str) -> tuple[int, str, str]:
-        code = main(["--data-dir", str(data), "--device", "cpu", *args])
+        code = main(["--data-dir", str(data), "--device", device, *args])
         out, err = capsys.readouterr()
         return code, out, err
 
@@ -214,6 +226,7 @@ def test_threshold_setting_applies_to_verify(run, tmp_path):
     assert code == 1 and json.loads(out)[0]["threshold"] == 0.999
 
 
+@ON_EVERY_DEVICE
 def test_camera_enrollment_and_live_verify_on_video_files(run, tmp_path):
     seven_video = write_video(tmp_path / "seven.avi", card_frames(7, 40, seed=41))
     code, out, err = run("enroll", "--label", "7", "--camera", str(seven_video), "--frames", "3")
@@ -355,6 +368,7 @@ def test_every_bad_file_gets_its_own_line(run, tmp_path):
     assert str(empty) in lines[0] and str(missing) in lines[1]
 
 
+@ON_EVERY_DEVICE
 def test_object_key_from_a_video_opens_for_that_object_only(run, tmp_path):
     video = write_video(tmp_path / "tag.avi", object_frames("a", 60, seed=50))
     code, out, err = run("enroll", "--label", "tag", "--kind", "object", "--camera", str(video), "--frames", "3")
@@ -376,6 +390,7 @@ def test_object_key_from_a_video_opens_for_that_object_only(run, tmp_path):
         assert code == 1 and json.loads(out)[0]["decision"] == "deny", name
 
 
+@ON_EVERY_DEVICE
 def test_an_object_key_that_is_a_card_refuses_another_character(run, tmp_path):
     views = []
     for index, frame in enumerate(card_frames(9, 6, seed=90)):
