@@ -92,7 +92,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     train = commands.add_parser("train", help="train a model from scratch (needs the 'train' extra)")
     train.add_argument("--kind", choices=("digit", "object"), default="digit", help="which model (default digit)")
-    train.add_argument("--epochs", type=_positive_int, help="passes over the training inputs (default 14; object 28)")
+    train.add_argument("--epochs", type=_positive_int, help="passes over the training inputs (default 14; object 22)")
     train.add_argument("--views", type=int, help="synthetic webcam frames per training digit or object (default 5)")
     train.add_argument("--seed", type=int, help="random seed (default 0)")
     train.add_argument(

@@ -18,6 +18,7 @@ from unlock_app.core import scene
 from unlock_app.core.camera import DEMO_OBJECTS, demo_digits, demo_object
 from unlock_app.core.card_check import CardCheck, read_cards
 from unlock_app.core.matching import Gallery, Matcher, match
+from unlock_app.core.model import resolve_device
 from unlock_app.core.pipeline import Models, analyse
 from unlock_app.core.preprocess import preprocess, preprocess_kind, preprocess_object
 
@@ -28,6 +29,7 @@ def run(weights: Mapping[str, Path | None] | None, device: str, frames: int = 30
     """Time the pipeline for digit keys, object keys, both enrolled at once, and object
     keys that are cards with a digit (shown such cards: every frame takes the card
     check).  Returns a JSON-able report (milliseconds unless named)."""
+    resolve_device(device)  # a device that is not there fails before the frames are rendered
     rng = np.random.default_rng(seed)
     digits = demo_digits()
     things = [demo_object(letter) for letter in DEMO_OBJECTS]
