@@ -3,7 +3,8 @@
 Layout of a data dir::
 
     references.sqlite3      one row per reference (label, kind, time, model input,
-                            cached embedding and the SHA-256 of the weights that made it)
+                            cached embedding and what made it: the weights' SHA-256,
+                            and for objects the framings)
     references/<uuid>.png   the source image of each reference
 
 Every change is one SQLite transaction; image files are written (atomically) before
@@ -234,9 +235,10 @@ class ReferenceStore:
             file.unlink(missing_ok=True)
         return removed
 
-    def embeddings(self, kind: str, weights_sha256: str, embed) -> tuple[np.ndarray, list[int], list[str]]:
-        """The embedding of every reference of ``kind`` under the given weights,
-        computing (and caching) those made by other weights or never made.
+    def embeddings(self, kind: str, made_by: str, embed) -> tuple[np.ndarray, list[int], list[str]]:
+        """The embedding of every reference of ``kind`` as ``made_by`` makes it (a key
+        naming the weights, and anything else the embedding depends on), computing (and
+        caching) those made otherwise or never made.
 
         ``embed`` maps float32 inputs of the kind's shape, (N, *INPUT_SHAPES[kind]), to
         (N, D) embeddings.  Returns ``(embeddings, ids, labels)``.
@@ -244,13 +246,13 @@ class ReferenceStore:
         rows = self._db.execute(
             "SELECT id, label, input, embedding, weights_sha256 FROM reference WHERE kind = ? ORDER BY id", (kind,)
         ).fetchall()
-        stale = [row for row in rows if row[3] is None or row[4] != weights_sha256]
+        stale = [row for row in rows if row[3] is None or row[4] != made_by]
         if stale:
             fresh = embed(np.stack([_from_blob(row[2]).reshape(INPUT_SHAPES[kind]) for row in stale]))
             with transaction(self._db):
                 self._db.executemany(
                     "UPDATE reference SET embedding = ?, weights_sha256 = ? WHERE id = ?",
-                    [(_to_blob(vector), weights_sha256, row[0]) for row, vector in zip(stale, fresh, strict=False)],
+                    [(_to_blob(vector), made_by, row[0]) for row, vector in zip(stale, fresh, strict=False)],
                 )
             cached = {row[0]: vector for row, vector in zip(stale, fresh, strict=False)}
         else:

@@ -57,9 +57,22 @@ def test_frames_the_card_check_refuses_count_as_shown_but_not_matching():
 def test_a_small_evaluation_runs_the_card_check_as_the_app_does(models):
     from unlock_app.core.object_evaluation import evaluate_objects
 
-    report = evaluate_objects(models["object"], 0.373, 3, 5, objects=4, distractors=2, reader=models["digit"])
+    report = evaluate_objects(
+        models["object"], models["object"].threshold, 3, 5, objects=4, distractors=2, reader=models["digit"]
+    )
     check = report["card_check"]
     assert check["on"] and check["genuine_pairs"] > 0 and check["digit_card_pairs"] > 0
     assert report["attempts"]["genuine"] == 4 and report["attempts"]["impostor"] == 12
     assert report["digit_card"]["tried_keys"] == 8 and report["digit_card"]["unlocks"] == 0
-    assert not evaluate_objects(models["object"], 0.373, 3, 5, objects=2)["card_check"]["on"]
+    assert not evaluate_objects(models["object"], models["object"].threshold, 3, 5, objects=2)["card_check"]["on"]
+
+
+def test_keys_are_enrolled_at_every_framing_and_read_as_enrolled(models):
+    from unlock_app.core.object_evaluation import ENROLL_VIEWS, TEST_SEED, collect
+    from unlock_app.core.preprocess import OBJECT_FRAMINGS
+
+    trials = collect(models["object"], TEST_SEED, 2, reader=models["digit"])
+    size = models["object"].card.embedding_size
+    assert trials.references.shape == (2, ENROLL_VIEWS * len(OBJECT_FRAMINGS), size)
+    assert trials.reference_readings.shape == (2, ENROLL_VIEWS, models["digit"].card.embedding_size)
+    assert trials.attempts.shape[0] == 2 and trials.attempts.shape[2] == size

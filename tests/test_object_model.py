@@ -7,7 +7,7 @@ import shutil
 import numpy as np
 import pytest
 import torch
-from conftest import card_frames, object_frames
+from conftest import card_frames, digit, object_frames
 
 from unlock_app.core import object_training
 from unlock_app.core.decision import Policy, decide
@@ -22,8 +22,8 @@ from unlock_app.core.model import (
     load_model,
     save_model,
 )
-from unlock_app.core.pipeline import analyse
-from unlock_app.core.preprocess import preprocess_object
+from unlock_app.core.pipeline import analyse, load_galleries
+from unlock_app.core.preprocess import OBJECT_FRAMINGS, preprocess, preprocess_object
 
 
 def test_object_weights_round_trip_and_keep_their_kind(tmp_path):
@@ -76,6 +76,29 @@ def test_a_tiny_object_training_run_works_on_cuda():
     model, card = object_training.train_objects(config, torch.device("cuda"), progress=False)
     assert card.training["device"] == "cuda"
     assert all(torch.isfinite(parameter).all() for parameter in model.parameters())
+
+
+def test_object_references_are_matched_at_every_framing_and_cached(models, tmp_path, monkeypatch):
+    from enrollment.store import NewReference, ReferenceStore
+
+    store = ReferenceStore(tmp_path)
+    frames = object_frames("a", 2, seed=11)
+    store.add("tag", "object", [NewReference(frame, preprocess_object(frame).input) for frame in frames])
+    store.add("7", "digit", [NewReference(digit(7), preprocess(digit(7), ink="auto").input)])
+    galleries = load_galleries(store, models)
+    assert len(galleries["object"]) == 2 * len(OBJECT_FRAMINGS) and len(galleries["digit"]) == 1
+    own = models["object"].embed(preprocess_object(frames[0]).input)[0]
+    gaps = np.linalg.norm(galleries["object"].embeddings - own, axis=1)
+    assert (gaps < 1e-3).sum() == 1  # the view itself is one framing, the others differ
+
+    def no_embedding(inputs):
+        raise AssertionError("embedded again instead of using the cache")
+
+    monkeypatch.setattr(models["object"], "embed", no_embedding)
+    monkeypatch.setattr(models["digit"], "embed", no_embedding)
+    monkeypatch.setattr("unlock_app.core.pipeline.read_cards", lambda matcher, crops: np.full((len(crops), 1), np.nan))
+    again = load_galleries(store, models)
+    assert np.array_equal(again["object"].embeddings, galleries["object"].embeddings)
 
 
 def _enrolled(models, letter: str) -> Gallery:

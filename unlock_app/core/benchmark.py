@@ -52,7 +52,7 @@ def run(weights: Mapping[str, Path | None] | None, device: str, frames: int = 30
 
     def gallery(kind: str, count: int) -> Gallery:
         labels = [f"{kind} {i % 10}" for i in range(count)]
-        return Gallery.build(models[kind].embed(references[kind][:count]), np.arange(count), labels)
+        return Gallery.build(models[kind].embed_references(references[kind][:count]), np.arange(count), labels)
 
     first = REFERENCE_COUNTS[0]
     analyse(clips["digit"][0], models, {"digit": gallery("digit", first), "object": empty})
@@ -115,7 +115,7 @@ def _card_keys(models: Models, frames: list[np.ndarray], count: int) -> Gallery:
     views = (preprocess_object(frame) for frame in frames)
     crops = np.stack([view.input for view in views if view.found][:count])
     labels = [f"card {i % 10}" for i in range(len(crops))]
-    gallery = Gallery.build(models["object"].embed(crops), np.arange(len(crops)), labels)
+    gallery = Gallery.build(models["object"].embed_references(crops), np.arange(len(crops)), labels)
     cards = CardCheck.build(labels, read_cards(models["digit"], crops), models["digit"].threshold)
     return replace(gallery, cards=cards)
 

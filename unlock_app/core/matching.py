@@ -10,6 +10,7 @@ import numpy as np
 import torch
 
 from unlock_app.core.model import load_model, resolve_device
+from unlock_app.core.preprocess import OBJECT_FRAMINGS, object_framings
 
 if TYPE_CHECKING:
     from unlock_app.core.card_check import CardCheck
@@ -69,6 +70,13 @@ class Gallery:
 
     @classmethod
     def build(cls, embeddings: np.ndarray, ids: list[int] | np.ndarray, labels: list[str]) -> Gallery:
+        """From each reference's embedding, (N, D), or embeddings, (N, F, D): one per
+        framing (:meth:`Matcher.embed_references`), each a row of that reference."""
+        embeddings = np.asarray(embeddings)
+        if embeddings.ndim == 3:
+            framings = embeddings.shape[1]
+            embeddings = embeddings.reshape(len(embeddings) * framings, embeddings.shape[2])
+            ids, labels = np.repeat(np.asarray(ids), framings), np.repeat(np.asarray(labels, dtype=str), framings)
         names = np.asarray(labels, dtype=str).reshape(-1)
         order = np.argsort(names, kind="stable")
         distinct, starts = np.unique(names[order], return_index=True)
@@ -156,6 +164,30 @@ class Matcher:
     def threshold(self) -> float:
         """The default similarity threshold recorded in the model card."""
         return float(self.card.threshold)
+
+    @property
+    def framings(self) -> tuple[float, ...]:
+        """How each reference is framed for matching: ``OBJECT_FRAMINGS`` for objects;
+        for digits, which preprocessing fits to the same box, only as it is."""
+        return OBJECT_FRAMINGS if self.card.kind == "object" else (1.0,)
+
+    @property
+    def references_key(self) -> str:
+        """Names what reference embeddings depend on, to cache them by: the weights, and
+        the framings."""
+        if len(self.framings) == 1:
+            return self.card.sha256
+        return f"{self.card.sha256} framed {','.join(map(str, self.framings))}"
+
+    def embed_references(self, inputs: np.ndarray) -> np.ndarray:
+        """Embeddings of enrolled references at every framing (``framings``): float32
+        (N, F, D), the reference as it is first."""
+        inputs = np.asarray(inputs, np.float32)
+        if len(self.framings) == 1:
+            return self.embed(inputs)[:, None]
+        framed = np.concatenate([object_framings(crop) for crop in inputs]) if len(inputs) else inputs
+        embeddings = self.embed(framed)
+        return embeddings.reshape(len(inputs), len(self.framings), embeddings.shape[-1])
 
     def embed(self, inputs: np.ndarray) -> np.ndarray:
         """Embeddings of a batch.

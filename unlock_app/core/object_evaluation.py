@@ -45,7 +45,8 @@ ATTEMPT_FRAMES = 15
 TARGET_FAR = 0.001
 THRESHOLD_RULE = (
     "the lowest similarity (to 0.001) at which at most 0.05% of impostor attempts on the tuning objects "
-    "unlock under the default policy (half the 0.1% target, for a margin)"
+    "unlock under the default policy (half the 0.1% target, for a margin), each enrolled view matched at "
+    "its three framings"
 )
 _SELECTION_FAR = TARGET_FAR / 2
 
@@ -57,8 +58,9 @@ class Trials:
     Attributes
     ----------
     references : numpy.ndarray
-        float32 (K, ENROLL_VIEWS, D) enrollment embeddings of each key; NaN where a view
-        showed no object.
+        float32 (K, ENROLL_VIEWS * F, D) enrollment embeddings of each key, each view at
+        every framing (:meth:`Matcher.embed_references`); NaN where a view showed no
+        object.
     attempts : numpy.ndarray
         float32 (A, ATTEMPT_FRAMES, D) attempt embeddings; NaN where a frame showed none.
     owner : numpy.ndarray
@@ -66,7 +68,8 @@ class Trials:
         digit card.
     reference_readings, attempt_readings : numpy.ndarray or None
         The digit model's readings of the same crops (:func:`card_check.read_cards`),
-        shaped like ``references`` and ``attempts``; None for no card check.
+        (K, ENROLL_VIEWS, D) (views as enrolled) and shaped like ``attempts``; None for
+        no card check.
     card_threshold : float
         The digit model's threshold for the card check.
     """
@@ -117,26 +120,37 @@ def collect(
     with ProcessPoolExecutor(workers) as pool:
         inputs = list(pool.map(_inputs_of, jobs, chunksize=max(1, len(jobs) // (8 * workers))))
 
-    def embed_all(embed, size: int) -> tuple[np.ndarray, np.ndarray]:
-        """``embed`` applied to every crop: (references, attempts), NaN where none."""
+    def embed_all(embed_references, embed, size: int, framings: int) -> tuple[np.ndarray, np.ndarray]:
+        """Every crop embedded: references by ``embed_references`` at ``framings``
+        framings each, (K, V * framings, size), and attempts by ``embed``, (A, F, size);
+        NaN where there is no crop."""
 
-        def rows(stack: list[np.ndarray | None]) -> np.ndarray:
-            out = np.full((len(stack), size), np.nan, np.float32)
+        def rows(stack: list[np.ndarray | None], embed, width: int) -> np.ndarray:
+            out = np.full((len(stack), width), np.nan, np.float32)
             found = [i for i, item in enumerate(stack) if item is not None]
             if found:
-                out[found] = embed(np.stack([stack[i] for i in found]))
+                out[found] = embed(np.stack([stack[i] for i in found])).reshape(len(found), width)
             return out
 
-        references = np.stack([rows(refs) for refs, _ in inputs[:count]]) if count else np.zeros((0, 0, size))
-        return references.astype(np.float32), np.stack([rows(frames) for _, frames in inputs])
+        if count:
+            keys = [rows(refs, embed_references, framings * size).reshape(-1, size) for refs, _ in inputs[:count]]
+            references = np.stack(keys)
+        else:
+            references = np.zeros((0, 0, size), np.float32)
+        return references, np.stack([rows(frames, embed, size) for _, frames in inputs])
 
-    references, attempts = embed_all(matcher.embed, matcher.card.embedding_size)
+    size = matcher.card.embedding_size
+    references, attempts = embed_all(matcher.embed_references, matcher.embed, size, len(matcher.framings))
     owner = np.concatenate([np.arange(count), np.full(2 * distractors, -1)]).astype(np.int64)
     if progress:
         print(f"embedded {count} objects and {2 * distractors} distractor attempts (seed {seed})")
     if reader is None:
         return Trials(references, attempts, owner)
-    readings = embed_all(lambda crops: read_cards(reader, crops), reader.card.embedding_size)
+
+    def read(crops: np.ndarray) -> np.ndarray:
+        return read_cards(reader, crops)
+
+    readings = embed_all(read, read, reader.card.embedding_size, 1)
     return Trials(references, attempts, owner, *readings, reader.threshold)
 
 

@@ -142,13 +142,24 @@ def _strength(analysis: Analysis, models: Models) -> float:
     return math.log(max(analysis.match.score, 1e-300)) - math.log(models[analysis.kind].threshold)
 
 
+def reference_embeddings(store, matcher: Matcher) -> tuple[np.ndarray, list[int], list[str]]:
+    """The store's references of the matcher's kind at every framing
+    (:meth:`Matcher.embed_references`): float32 (N, F, D), ids and labels.  Cached in the
+    store per weights and framings."""
+    width = len(matcher.framings)
+
+    def embed(inputs: np.ndarray) -> np.ndarray:  # the store caches one row per reference
+        return matcher.embed_references(inputs).reshape(len(inputs), -1)
+
+    flat, ids, labels = store.embeddings(matcher.card.kind, matcher.references_key, embed)
+    return flat.reshape(len(ids), width, flat.shape[1] // width), ids, labels
+
+
 def load_galleries(store, models: Models) -> dict[str, Gallery]:
-    """The store's references as one gallery per kind (embeddings cached per weights)."""
+    """The store's references as one gallery per kind, every framing of a reference a row."""
     galleries = {}
     for kind in KINDS:
-        matcher = models[kind]
-        embeddings, ids, labels = store.embeddings(kind, matcher.card.sha256, matcher.embed)
-        galleries[kind] = Gallery.build(embeddings, ids, labels)
+        galleries[kind] = Gallery.build(*reference_embeddings(store, models[kind]))
     objects = [reference for reference in store.references() if reference.kind == "object"]
     if objects:
         readings = read_cards(models["digit"], np.stack([reference.input for reference in objects]))

@@ -26,7 +26,7 @@ from PySide6.QtWidgets import (
 
 from enrollment.store import ReferenceStore
 from unlock_app.core.camera import list_cameras
-from unlock_app.core.pipeline import KINDS, Models
+from unlock_app.core.pipeline import KINDS, Models, reference_embeddings
 from unlock_app.core.settings import Settings
 from unlock_app.core.tuning import Evidence, evidence, shipped_impostors
 
@@ -106,8 +106,9 @@ class SettingsDialog(QDialog):
         self.defaults = {kind: models[kind].threshold for kind in KINDS}
         self.evidence = {}
         for kind in KINDS:
-            embeddings, _, labels = store.embeddings(kind, models[kind].card.sha256, models[kind].embed)
-            self.evidence[kind] = evidence(embeddings, labels, shipped_impostors(models[kind]))
+            framed, _, labels = reference_embeddings(store, models[kind])
+            # The references as enrolled (their first framing), as the shipped impostors are.
+            self.evidence[kind] = evidence(framed[:, 0], labels, shipped_impostors(models[kind]))
         chosen = {"digit": settings.threshold, "object": settings.object_threshold}
         self._use_default = {kind: chosen[kind] is None for kind in KINDS}
         self._values = {kind: chosen[kind] if chosen[kind] is not None else self.defaults[kind] for kind in KINDS}
