@@ -108,6 +108,27 @@ def test_demo_camera_keys_choose_the_card(qtbot, make_window):
     assert demo.digit is None
 
 
+def test_demo_camera_keys_work_in_the_enrollment_dialog_but_not_in_its_label(qtbot, make_window):
+    demo = DemoCamera(None, seed=4)
+    window = make_window(lambda: demo, enrolled=())
+    window.show()
+    dialog = EnrollmentDialog(
+        buffer=window.buffer,
+        models=window.models,
+        store=window.store,
+        galleries=window.galleries,
+        policy=window.policy,
+        parent=window,
+    )
+    dialog.show()
+    qtbot.waitExposed(dialog)
+    qtbot.keyClick(dialog, Qt.Key.Key_C)
+    assert demo.digit == "c"  # a new user enrolls a demo object through the first-run dialog
+    qtbot.keyClicks(dialog.label, "b7")
+    assert dialog.label.text() == "b7" and demo.digit == "c"
+    dialog.reject()
+
+
 def test_lock_button_and_idle_relock(qtbot, make_window, tmp_path):
     window = make_window(lambda: open_camera(_video(tmp_path, 7)), settings=Settings(idle_relock=0.3))
     qtbot.waitUntil(lambda: window.lock_state.unlocked, timeout=20000)

@@ -10,12 +10,17 @@ from pathlib import Path
 from PySide6.QtCore import QEvent, QObject, QSettings, Qt, QTimer, Signal
 from PySide6.QtGui import QKeyEvent, QPixmap
 from PySide6.QtWidgets import (
+    QAbstractSpinBox,
     QApplication,
+    QComboBox,
     QDialog,
     QLabel,
+    QLineEdit,
     QMainWindow,
+    QPlainTextEdit,
     QPushButton,
     QStackedWidget,
+    QTextEdit,
     QVBoxLayout,
     QWidget,
 )
@@ -412,20 +417,26 @@ class MainWindow(QMainWindow):
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         if event.type() in (QEvent.Type.KeyPress, QEvent.Type.MouseButtonPress, QEvent.Type.MouseMove):
             self._restart_idle_timer()
-        return False
+        return event.type() == QEvent.Type.KeyPress and self._choose_on_demo_camera(watched, event)
+
+    def _choose_on_demo_camera(self, receiver: QObject, event: QKeyEvent) -> bool:
+        """Keys 0-9, A-H and N choose what the demo camera holds up, in this window and
+        in its dialogs (to enroll a demo object), except in a field being typed into
+        (the key's ``receiver``).  Returns whether the key was used."""
+        source = self.capture.source
+        text = event.text().lower()
+        if not isinstance(source, DemoCamera) or len(text) != 1 or not (text.isdigit() or text in DEMO_OBJECTS + "n"):
+            return False
+        typing = isinstance(receiver, (QLineEdit, QAbstractSpinBox, QPlainTextEdit, QTextEdit))
+        if typing or (isinstance(receiver, QComboBox) and receiver.isEditable()):
+            return False
+        source.show(None if text == "n" else int(text) if text.isdigit() else text)
+        return True
 
     def changeEvent(self, event: QEvent) -> None:
         if event.type() == QEvent.Type.WindowStateChange and self.isMinimized() and self.settings.relock_when_away:
             self.lock()
         super().changeEvent(event)
-
-    def keyPressEvent(self, event: QKeyEvent) -> None:
-        source = self.capture.source
-        text = event.text().lower()
-        if isinstance(source, DemoCamera) and len(text) == 1 and (text.isdigit() or text in DEMO_OBJECTS + "n"):
-            source.show(None if text == "n" else int(text) if text.isdigit() else text)
-            return
-        super().keyPressEvent(event)
 
     def closeEvent(self, event) -> None:
         self.shutdown()
