@@ -185,9 +185,12 @@ class Matcher:
         inputs = np.asarray(inputs, np.float32)
         if len(self.framings) == 1:
             return self.embed(inputs)[:, None]
-        framed = np.concatenate([object_framings(crop) for crop in inputs]) if len(inputs) else inputs
-        embeddings = self.embed(framed)
-        return embeddings.reshape(len(inputs), len(self.framings), embeddings.shape[-1])
+        size = self.card.embedding_size
+        out = np.empty((len(inputs), len(self.framings), size), np.float32)
+        for start in range(0, len(inputs), _EMBED_CHUNK):  # a large store framed at once would fill memory
+            framed = np.concatenate([object_framings(crop) for crop in inputs[start : start + _EMBED_CHUNK]])
+            out[start : start + _EMBED_CHUNK] = self.embed(framed).reshape(-1, len(self.framings), size)
+        return out
 
     def embed(self, inputs: np.ndarray) -> np.ndarray:
         """Embeddings of a batch.
