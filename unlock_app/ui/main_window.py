@@ -421,14 +421,16 @@ class MainWindow(QMainWindow):
 
     def _choose_on_demo_camera(self, receiver: QObject, event: QKeyEvent) -> bool:
         """Keys 0-9, A-H and N choose what the demo camera holds up, in this window and
-        in its dialogs (to enroll a demo object), except in a field being typed into
-        (the key's ``receiver``).  Returns whether the key was used."""
+        in its dialogs (to enroll a demo object), except in a field being typed into.
+        Returns whether the key was used."""
         source = self.capture.source
         text = event.text().lower()
         if not isinstance(source, DemoCamera) or len(text) != 1 or not (text.isdigit() or text in DEMO_OBJECTS + "n"):
             return False
-        typing = isinstance(receiver, (QLineEdit, QAbstractSpinBox, QPlainTextEdit, QTextEdit))
-        if typing or (isinstance(receiver, QComboBox) and receiver.isEditable()):
+        # A key reaches the window first, then the widget with the focus.
+        target = QApplication.focusWidget() or receiver
+        typing = isinstance(target, (QLineEdit, QAbstractSpinBox, QPlainTextEdit, QTextEdit))
+        if typing or (isinstance(target, QComboBox) and target.isEditable()):
             return False
         source.show(None if text == "n" else int(text) if text.isdigit() else text)
         return True
