@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import deque
 
 import numpy as np
-from PySide6.QtCore import QSize, QTimer
+from PySide6.QtCore import QSize, Qt, QTimer
 from PySide6.QtGui import QIcon, QPixmap
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -77,6 +77,9 @@ class EnrollmentDialog(QDialog):
         self._frame_width = 640
 
         self.preview = LiveView()
+        # A click on the picture takes the focus from the label, so that the demo camera's
+        # keys reach the camera.
+        self.preview.setFocusPolicy(Qt.FocusPolicy.ClickFocus)
         self.preview.thresholds = {kind: policy.threshold_for(kind) for kind in self.preview.thresholds}
         self.label = QLineEdit()
         self.label.setPlaceholderText("a name for this key, e.g. seven")
