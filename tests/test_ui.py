@@ -109,18 +109,15 @@ def test_demo_camera_keys_choose_the_card(qtbot, make_window):
     assert demo.digit is None
 
 
-def test_demo_camera_keys_work_in_the_enrollment_dialog_but_not_in_its_label(qtbot, make_window):
+def test_demo_camera_keys_work_in_the_enrollment_dialog_but_not_in_its_label(qtbot, make_window, monkeypatch):
+    opened = []
+    monkeypatch.setattr(QDialog, "exec", lambda self: opened.append(self) or self.show() or QDialog.DialogCode.Rejected)
     demo = DemoCamera(None, seed=4)
     window = make_window(lambda: demo, enrolled=())
     window.show()
-    dialog = EnrollmentDialog(
-        buffer=window.buffer,
-        models=window.models,
-        store=window.store,
-        galleries=window.galleries,
-        policy=window.policy,
-        parent=window,
-    )
+    qtbot.waitUntil(lambda: window.capture.source is demo, timeout=10000)  # the camera is open
+    window.open_enrollment()  # the first run's dialog, left open
+    dialog = opened[0]
     qtbot.addWidget(dialog)
     dialog.show()
     qtbot.waitExposed(dialog)
