@@ -115,7 +115,7 @@ def guide_box(width: int, height: int) -> tuple[int, int, int, int]:
     return (width - side) // 2, (height - side) // 2, side, side
 
 
-def preprocess(frame: np.ndarray, ink: Ink = "dark") -> Subject:
+def preprocess(frame: np.ndarray, ink: Ink = "dark", work_size: int = WORK_SIZE) -> Subject:
     """Find the subject in a frame and turn it into the model's input.
 
     Parameters
@@ -129,6 +129,8 @@ def preprocess(frame: np.ndarray, ink: Ink = "dark") -> Subject:
         "auto", for image files: "light" for an image with a black border (as MNIST
         images have), else "dark"; when that finds no subject, the other is tried.
         Camera frames do not use "auto": a user may hold up anything.
+    work_size : int
+        The long side, in pixels, the frame is searched at.
 
     Returns
     -------
@@ -142,7 +144,7 @@ def preprocess(frame: np.ndarray, ink: Ink = "dark") -> Subject:
     if problem:
         return _nothing(problem)
     height, width = gray.shape
-    work, scale = _working_copy(gray)
+    work, scale = _working_copy(gray, work_size)
     problem = _plain(work)
     if problem:
         return _nothing(problem)
@@ -186,7 +188,7 @@ def preprocess_object(frame: np.ndarray) -> Subject:
     if problem:
         return _nothing(problem)
     height, width = image.shape[:2]
-    work, scale = _working_copy(image)
+    work, scale = _working_copy(image, WORK_SIZE)
     gray = cv2.cvtColor(work, cv2.COLOR_BGR2GRAY)
     problem = _plain(gray)
     if problem:
@@ -381,10 +383,10 @@ def _unusable(image: np.ndarray | None) -> str | None:
     return None
 
 
-def _working_copy(image: np.ndarray) -> tuple[np.ndarray, float]:
-    """The image scaled to ``WORK_SIZE`` on its long side and lightly blurred, and the scale."""
+def _working_copy(image: np.ndarray, size: int) -> tuple[np.ndarray, float]:
+    """The image scaled to ``size`` on its long side and lightly blurred, and the scale."""
     height, width = image.shape[:2]
-    scale = WORK_SIZE / max(height, width)
+    scale = size / max(height, width)
     interpolation = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
     work = cv2.resize(image, (round(width * scale), round(height * scale)), interpolation=interpolation)
     return cv2.GaussianBlur(work, (3, 3), 0), scale
