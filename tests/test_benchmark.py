@@ -13,7 +13,8 @@ def test_benchmark_reports_every_step_for_each_kind_of_key(matcher):
         summary = report["references"][name]
         for step in ("preprocess", "embed", "match", "end_to_end"):
             assert 0 < summary[step]["p50"] <= summary[step]["p99"]
-        assert summary["end_to_end"]["p50"] >= summary["preprocess"]["p50"]
+        if "+" not in name:  # with both kinds the steps are summed over two threads that run at once
+            assert summary["end_to_end"]["p50"] >= summary["preprocess"]["p50"]
         assert summary["subject_found"] > 0.8
         assert summary.get("notebook_loop_agrees", True) is True
     assert "notebook_loop_agrees" in report["references"]["digit 10000"]

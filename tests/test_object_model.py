@@ -136,3 +136,22 @@ def test_with_both_kinds_enrolled_each_frame_goes_to_its_own_kind(models):
     assert seen_card.kind == "digit" and seen_card.match.label == "7"
     nothing = analyse(np.zeros((480, 640, 3), np.uint8), models, galleries)
     assert not nothing.subject.found and nothing.match is None and not nothing.result.found
+
+
+@pytest.mark.parametrize("failing", ["digit", "object"])
+def test_with_both_kinds_enrolled_a_failure_in_either_kind_reaches_the_caller(models, monkeypatch, failing):
+    from conftest import DIGITS
+
+    from enrollment.workflow import from_images
+
+    digits = from_images([DIGITS / "7_0.png"])
+    digit_gallery = Gallery.build(models["digit"].embed(np.stack([d.input for d in digits])), [100], ["7"])
+    galleries = {"digit": digit_gallery, "object": _enrolled(models, "a")}
+
+    def broken(inputs):
+        raise RuntimeError(f"{failing} model failed")
+
+    monkeypatch.setattr(models[failing], "embed", broken)
+    frame = object_frames("a", 1, seed=30)[0] if failing == "object" else card_frames(7, 1, seed=31, index=2)[0]
+    with pytest.raises(RuntimeError, match=f"{failing} model failed"):
+        analyse(frame, models, galleries)

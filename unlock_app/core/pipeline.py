@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -54,7 +55,8 @@ def policy(settings: Settings, models: Models) -> Policy:
 
 @dataclass(frozen=True)
 class Analysis:
-    """What became of one frame, and how long each step took (milliseconds).
+    """What became of one frame, and how long each step took (milliseconds, summed over
+    the kinds of key it was analysed for).
 
     ``subject`` and ``match`` are those of ``kind``: the kind of key the frame matched
     best (relative to each model's default threshold), or digits when nothing is
@@ -81,6 +83,11 @@ class Analysis:
         return FrameResult(True, self.match.reference_id, self.match.label, self.match.score, self.kind)
 
 
+SECOND_KIND_THREAD = "unlock-second-kind"
+_SECOND_KIND = ThreadPoolExecutor(max_workers=1, thread_name_prefix=SECOND_KIND_THREAD)
+"""Where the second kind's chain runs (its one thread starts on first use)."""
+
+
 def analyse(
     frame: np.ndarray,
     models: Models,
@@ -91,36 +98,51 @@ def analyse(
     """Preprocess a BGR frame for every kind of key enrolled and, where it shows a
     subject, match it against that kind's gallery.
 
-    A frame with no subject is never embedded or matched.  When both kinds match, the
-    one further above its model's default threshold is kept.  A match with an object
-    key that is a card with a character is refused when the frame's character is
-    another (:mod:`card_check`); given the ``policy``, only a match that reaches its
-    threshold is checked (one below it cannot count anyway, and reading the character
-    costs about 4 ms).  ``ink`` is for digits.
+    A frame with no subject is never embedded or matched.  When both kinds are
+    enrolled, the object's chain runs on a second thread while the digit's runs on this
+    one (OpenCV and PyTorch release the GIL, so on two cores a frame costs about as much
+    as its slower chain), and the kind further above its model's default threshold is
+    kept.  A match with an object key that is a card with a character is refused when
+    the frame's character is another (:mod:`card_check`); given the ``policy``, only a
+    match that reaches its threshold is checked (one below it cannot count anyway, and
+    reading the character costs more than the rest of the frame).  ``ink`` is for
+    digits.  The step times are summed over the kinds.
     """
     kinds = [kind for kind in KINDS if len(galleries.get(kind, ())) > 0] or ["digit"]
-    best: Analysis | None = None
-    timings = np.zeros(3)
-    for kind in kinds:
-        started = time.perf_counter()
-        subject = preprocess_kind(frame, kind, ink=ink)
-        preprocessed = time.perf_counter()
-        found = None
-        embedded = preprocessed
-        if subject.found and len(galleries.get(kind, ())) > 0:
-            matcher = models[kind]
-            embedding = matcher.embed(subject.input)[0]
-            embedded = time.perf_counter()
-            found = match(embedding, galleries[kind])
-        counts = found is not None and (policy is None or found.score >= policy.threshold_for(kind))
-        refused = _card_refusal(subject, found, galleries.get(kind), models) if counts else ""
-        matched = time.perf_counter()
-        timings += (preprocessed - started, embedded - preprocessed, matched - embedded)
-        candidate = Analysis(subject, found, kind, 0.0, 0.0, 0.0, refused)
-        if best is None or _strength(candidate, models) > _strength(best, models):
-            best = candidate
-    preprocess_ms, embed_ms, match_ms = (timings * 1e3).tolist()
-    return Analysis(best.subject, best.match, best.kind, preprocess_ms, embed_ms, match_ms, best.refused)
+    later = [_SECOND_KIND.submit(_analyse_kind, frame, kind, models, galleries, ink, policy) for kind in kinds[1:]]
+    candidates = [_analyse_kind(frame, kinds[0], models, galleries, ink, policy)]
+    candidates += [future.result() for future in later]
+    best = max(candidates, key=lambda candidate: _strength(candidate, models))  # the first of equals
+    return replace(
+        best,
+        preprocess_ms=sum(candidate.preprocess_ms for candidate in candidates),
+        embed_ms=sum(candidate.embed_ms for candidate in candidates),
+        match_ms=sum(candidate.match_ms for candidate in candidates),
+    )
+
+
+def _analyse_kind(
+    frame: np.ndarray,
+    kind: str,
+    models: Models,
+    galleries: Mapping[str, Gallery],
+    ink: Ink,
+    policy: Policy | None,
+) -> Analysis:
+    """:func:`analyse` for one kind of key."""
+    started = time.perf_counter()
+    subject = preprocess_kind(frame, kind, ink=ink)
+    preprocessed = embedded = time.perf_counter()
+    found = None
+    if subject.found and len(galleries.get(kind, ())) > 0:
+        embedding = models[kind].embed(subject.input)[0]
+        embedded = time.perf_counter()
+        found = match(embedding, galleries[kind])
+    counts = found is not None and (policy is None or found.score >= policy.threshold_for(kind))
+    refused = _card_refusal(subject, found, galleries.get(kind), models) if counts else ""
+    matched = time.perf_counter()
+    milliseconds = np.array([preprocessed - started, embedded - preprocessed, matched - embedded]) * 1e3
+    return Analysis(subject, found, kind, *milliseconds.tolist(), refused)
 
 
 def _card_refusal(subject: Subject, found: Match | None, gallery: Gallery | None, models: Models) -> str:
