@@ -74,3 +74,16 @@ def test_match_never_raises(embeddings, query, labels):
     else:
         assert result.reference_id in range(len(embeddings))
         assert 0.0 <= result.score <= 1.0 or np.isnan(result.score)
+
+
+SAMPLES = st.one_of(
+    arrays(np.uint8, st.integers(1, 3000), elements=st.integers(0, 255)),
+    arrays(np.float32, st.integers(1, 3000), elements=st.floats(0, 255, width=32)),
+)
+
+
+@given(SAMPLES, st.sampled_from([2, 50, 90, 95, 98, 99, 99.5]) | st.floats(0, 100))
+def test_the_fast_percentile_is_numpys_to_the_last_bit(values, q):
+    from unlock_app.core.preprocess import _percentile
+
+    assert _percentile(values, q) == float(np.percentile(values, q))

@@ -197,12 +197,12 @@ def preprocess_object(frame: np.ndarray) -> Subject:
     edges = _edge_strength(work)
     search = _search_region(edges.shape)
     sx, sy, sw, sh = search
-    peak = float(np.percentile(edges[sy : sy + sh : 2, sx : sx + sw : 2], 99))
+    peak = _percentile(edges[sy : sy + sh : 2, sx : sx + sw : 2], 99)
     if peak < _MIN_OBJECT_EDGE:
         return _nothing("no object (nothing stands out)")
     # What stands out: stronger than a third of the strongest edges near the centre, and
     # than the desk's own grain and clutter (the edges along the frame's border).
-    ground = float(np.percentile(_border(edges), 95))
+    ground = _percentile(_border(edges), 95)
     strong = (edges > max(_MIN_OBJECT_EDGE / 2, 0.3 * peak, _ABOVE_GROUND * ground)).astype(np.uint8)
     strong = cv2.morphologyEx(strong, cv2.MORPH_CLOSE, _JOIN_OBJECT)
     box = _subject_box(strong, search, None)
@@ -329,7 +329,7 @@ def _find_subject(work: np.ndarray, ink: str, scale: float, width: int, height: 
     darkness *= paper
     search = _search_region(darkness.shape)
     sx, sy, sw, sh = search
-    peak = float(np.percentile(darkness[sy : sy + sh : 2, sx : sx + sw : 2], 99.5))
+    peak = _percentile(darkness[sy : sy + sh : 2, sx : sx + sw : 2], 99.5)
     if peak < _MIN_PEAK_INK:
         return _nothing("no subject (nothing stands out)")
 
@@ -362,7 +362,7 @@ def _find_subject(work: np.ndarray, ink: str, scale: float, width: int, height: 
         quality = Quality(False, "no subject (too little contrast)", contrast, sharpness, area)
         return Subject(None, frame_box, quality)
 
-    level = float(np.percentile(crop_ink[crop_strokes], 90))
+    level = _percentile(crop_ink[crop_strokes], 90)
     floor = 0.5 * threshold
     normalised = np.clip((crop_ink - floor) / max(level - floor, 1e-3), 0.0, 1.0)
     model_input = _fit_mnist(normalised)
@@ -394,12 +394,29 @@ def _working_copy(image: np.ndarray, size: int) -> tuple[np.ndarray, float]:
 
 def _plain(gray: np.ndarray) -> str | None:
     """Why a grayscale working copy shows nothing to look for (too dark, flat), or None."""
-    low, high = np.percentile(gray[::4, ::4], (2, 98))
+    sample = gray[::4, ::4]
+    low, high = _percentile(sample, 2), _percentile(sample, 98)
     if high < _MIN_BRIGHTNESS:
         return "too dark"
     if high - low < _MIN_RANGE:
         return "nothing to see (flat image)"
     return None
+
+
+def _percentile(values: np.ndarray, q: float) -> float:
+    """``np.percentile(values, q)`` for one ``q`` (linear interpolation), to the last bit,
+    at a fifth of the cost: numpy's general machinery takes about 0.2 ms a call, several
+    times the partition itself, and a frame makes three to five calls."""
+    flat = values.ravel()
+    position = (flat.size - 1) * (q / 100)
+    low = int(position)
+    high = min(low + 1, flat.size - 1)
+    ordered = np.partition(flat, (low, high))
+    below, above = ordered[low], ordered[high]
+    # numpy's own interpolation, in the values' own precision: from the nearer end.
+    fraction = position - low
+    step = above - below
+    return float(above - step * (1 - fraction) if fraction >= 0.5 else below + step * fraction)
 
 
 def to_gray(frame: object) -> np.ndarray | None:
