@@ -105,8 +105,8 @@ def analyse(
     kept.  A match with an object key that is a card with a character is refused when
     the frame's character is another (:mod:`card_check`); given the ``policy``, only a
     match that reaches its threshold is checked (one below it cannot count anyway, and
-    reading the character costs more than the rest of the frame).  ``ink`` is for
-    digits.  The step times are summed over the kinds.
+    reading the character costs about 2 ms).  ``ink`` is for digits.  The step times are
+    summed over the kinds.
     """
     kinds = [kind for kind in KINDS if len(galleries.get(kind, ())) > 0] or ["digit"]
     later = [_SECOND_KIND.submit(_analyse_kind, frame, kind, models, galleries, ink, policy) for kind in kinds[1:]]
