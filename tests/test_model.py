@@ -12,8 +12,10 @@ from unlock_app.core.model import (
     EmbeddingNet,
     ModelCard,
     ModelError,
+    ObjectEmbeddingNet,
     card_path,
     default_weights,
+    fold_batch_norms,
     load_model,
     resolve_device,
     save_model,
@@ -37,6 +39,23 @@ def test_round_trip_gives_the_same_embeddings(saved):
         assert torch.allclose(model(batch), loaded(batch))
     assert not loaded.training
     assert card.threshold == 0.4 and card.embedding_size == 16
+
+
+@pytest.mark.parametrize("network, shape", [(EmbeddingNet, (1, 28, 28)), (ObjectEmbeddingNet, (3, 48, 48))])
+def test_folding_the_batch_norms_keeps_what_the_model_computes(network, shape):
+    torch.manual_seed(0)
+    model = network(width=8, embedding_size=16)
+    model.train()
+    with torch.no_grad():  # batch statistics far from the initial ones, as after training
+        for _ in range(3):
+            model(torch.rand(16, *shape) * 3)
+    model.eval()
+    batch = torch.rand(5, *shape)
+    with torch.inference_mode():
+        expected = model(batch)
+        folded = fold_batch_norms(model)
+        assert not any(isinstance(layer, torch.nn.BatchNorm2d) for layer in folded.modules())
+        torch.testing.assert_close(folded(batch), expected, atol=1e-5, rtol=1e-4)
 
 
 def test_card_records_the_weights_hash(saved):

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import torch
 
-from unlock_app.core.model import load_model, resolve_device
+from unlock_app.core.model import fold_batch_norms, load_model, resolve_device
 from unlock_app.core.preprocess import OBJECT_FRAMINGS, object_framings
 
 if TYPE_CHECKING:
@@ -154,7 +154,8 @@ class Matcher:
     def __init__(self, weights: Path, device: str = "auto") -> None:
         self.device = resolve_device(device)
         self.weights = Path(weights)
-        self.model, self.card = load_model(self.weights, self.device)
+        model, self.card = load_model(self.weights, self.device)
+        self.model = fold_batch_norms(model)
         self._memory_format = torch.preserve_format
         if self.device.type == "cpu":
             # One frame at a time is too little work to split: one thread is faster and
