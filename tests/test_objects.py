@@ -1,5 +1,7 @@
 """Procedural objects and the object preprocessing: what the object model is made from and sees."""
 
+from dataclasses import replace
+
 import cv2
 import numpy as np
 import pytest
@@ -60,6 +62,35 @@ def test_an_edge_in_the_frames_corner_does_not_swallow_the_object():
     cornered = preprocess_object(frame)
     assert cornered.found, cornered.quality.reason
     assert np.allclose(cornered.box, alone.box, atol=8)  # the threshold may move a little
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_the_hand_holding_an_object_is_left_out_of_its_box(seed):
+    rng = np.random.default_rng(seed)
+    thing = objects.make_object(rng, objects.materials("test"))
+    look, pose = scene.random_object_look(rng), scene.random_object_pose(rng)
+    held = preprocess_object(scene.render(thing, pose, replace(look, hand=True), np.random.default_rng(seed)))
+    alone = preprocess_object(scene.render(thing, pose, replace(look, hand=False), np.random.default_rng(seed)))
+    assert held.found and alone.found
+    (hx, hy, hw, hh), (ax, ay, aw, ah) = held.box, alone.box
+    overlap = max(0, min(hx + hw, ax + aw) - max(hx, ax)) * max(0, min(hy + hh, ay + ah) - max(hy, ay))
+    assert overlap / (hw * hh + aw * ah - overlap) > 0.85  # with the hand in it, about 0.5 to 0.67
+
+
+def test_a_large_object_is_cut_out_as_a_plain_area_average_would():
+    # Large crops are halved before they are averaged down to 48x48: it must not show.
+    image = (np.random.default_rng(0).random((480, 640, 3)) * 255).astype(np.uint8)
+    image = cv2.GaussianBlur(image, (0, 0), 3)
+    box = (150, 80, 330, 300)
+    crop = object_crop(image, box)
+    side = round(1.15 * 330)
+    left, top = round(150 + 165 - side / 2), round(80 + 150 - side / 2)
+    square = cv2.copyMakeBorder(image, side, side, side, side, cv2.BORDER_REPLICATE)[
+        top + side : top + 2 * side, left + side : left + 2 * side
+    ]
+    direct = cv2.resize(square, (48, 48), interpolation=cv2.INTER_AREA).astype(np.float32) / 255
+    difference = np.abs(crop - direct) * 255  # in grey levels
+    assert crop.shape == direct.shape and difference.mean() < 1 and difference.max() <= 5
 
 
 @pytest.mark.parametrize("seed", range(5))

@@ -51,12 +51,16 @@ _MIN_CONTRAST = 0.4
 _MIN_SUBJECT = 0.08
 _MAX_SUBJECT = 0.97
 _JOIN = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (5, 5))
-_JOIN_OBJECT = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (9, 9))
+_JOIN_OBJECT = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (5, 5))
+_JOIN_HALF = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (3, 3))
+_PAIR = np.ones((2, 2), np.uint8)
 _MIN_OBJECT_EDGE = 24.0
 _OBJECT_MARGIN = 1.15
 _HAND_CUT = 0.5
 _ABOVE_GROUND = 1.5
 _MIN_OBJECT_SHARE = 0.2
+_OPPONENT = np.float32([[0.114, 0.587, 0.299, 0], [0, -0.5, 0.5, 128], [-0.5, 0.25, 0.25, 128]])
+"""BGR to lightness and the halves of red - green and of yellow - blue, offset to fit 8 bits."""
 
 
 @dataclass(frozen=True)
@@ -203,12 +207,15 @@ def preprocess_object(frame: np.ndarray) -> Subject:
     # What stands out: stronger than a third of the strongest edges near the centre, and
     # than the desk's own grain and clutter (the edges along the frame's border).
     ground = _percentile(_border(edges), 95)
-    strong = (edges > max(_MIN_OBJECT_EDGE / 2, 0.3 * peak, _ABOVE_GROUND * ground)).astype(np.uint8)
+    level = max(_MIN_OBJECT_EDGE / 2, 0.3 * peak, _ABOVE_GROUND * ground)
+    # Pieces are found at half size: this precision is plenty, and a quarter of the pixels.
+    strong = _halved((edges > level).astype(np.uint8))
     strong = cv2.morphologyEx(strong, cv2.MORPH_CLOSE, _JOIN_OBJECT)
-    box = _subject_box(strong, search, None)
+    half_search = tuple(v // 2 for v in search)
+    box = _subject_box(strong, half_search, None, _JOIN_HALF)
     if box is None:
         return _nothing("no object near the centre")
-    x, y, w, h = _without_hand(strong, box, search)
+    x, y, w, h = (2 * v for v in _without_hand(strong, box, half_search))
     work_h, work_w = edges.shape
     if max(w, h) < _MIN_SUBJECT * min(work_w, work_h):
         return _nothing("object too small: hold it closer")
@@ -226,31 +233,38 @@ def _without_hand(strong: np.ndarray, box: tuple[int, int, int, int], search) ->
 
     The outlines are filled in, so the object and the hand become solid shapes joined
     only where a thumb overlaps the object; an opening with a disc half the box's short
-    side cuts that neck.  The largest piece near the centre is the object, unless it is
-    a small remnant (an outline too faint to fill), when the whole box is kept.
+    side cuts that neck.  Only the box is opened: nothing outside it is the object, and an
+    opening costs as many pixels as it covers.  The largest piece near the centre is the
+    object, unless it is a small remnant (an outline too faint to fill), when the whole
+    box is kept.
     """
-    height, width = strong.shape
     # Flooded from a ring of background put around the mask, so that the outside is
     # reached even when the frame's own corner is an edge.
     outside = cv2.copyMakeBorder(strong, 1, 1, 1, 1, cv2.BORDER_CONSTANT, value=0)
     cv2.floodFill(outside, None, (0, 0), 1)
-    holes = 1 - outside[1:-1, 1:-1]
-    # At half size: a wide opening is the costliest step, and this precision is plenty.
-    filled = cv2.resize(strong | holes, (width // 2, height // 2), interpolation=cv2.INTER_NEAREST)
-    _, _, w, h = box
-    side = max(3, int(_HAND_CUT * min(w, h) / 2)) | 1
-    opened = cv2.morphologyEx(filled, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (side, side)))
+    x, y, w, h = box
+    filled = (strong | (1 - outside[1:-1, 1:-1]))[y : y + h, x : x + w]
+    side = max(3, int(_HAND_CUT * min(w, h))) | 1
+    disc = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (side, side))
+    opened = cv2.morphologyEx(filled, cv2.MORPH_OPEN, disc, borderType=cv2.BORDER_CONSTANT, borderValue=0)
     count, _, stats, centroids = cv2.connectedComponentsWithStats(opened, connectivity=8)
     if count <= 1:
         return box
     sx, sy, sw, sh = search
-    centroids = centroids[1:] * 2
+    centroids = centroids[1:] + np.array([x, y])
     distance = np.hypot((centroids[:, 0] - (sx + sw / 2)) / sw, (centroids[:, 1] - (sy + sh / 2)) / sh)
-    area = stats[1:, cv2.CC_STAT_AREA] * 4
+    area = stats[1:, cv2.CC_STAT_AREA]
     best = int(np.argmax(area * np.clip(1.0 - distance, 0.05, None)))
     if area[best] < _MIN_OBJECT_SHARE * w * h:
         return box
-    return tuple(int(v) * 2 for v in stats[1 + best, :4])
+    left, top, width, height = (int(v) for v in stats[1 + best, :4])
+    return x + left, y + top, width, height
+
+
+def _halved(mask: np.ndarray) -> np.ndarray:
+    """A 0/1 mask at half size, a pixel set where any of the four it covers is."""
+    height, width = mask.shape
+    return cv2.dilate(mask, _PAIR, anchor=(0, 0))[: height - height % 2 : 2, : width - width % 2 : 2].copy()
 
 
 def _border(image: np.ndarray) -> np.ndarray:
@@ -262,13 +276,19 @@ def _border(image: np.ndarray) -> np.ndarray:
 
 
 def _edge_strength(work: np.ndarray) -> np.ndarray:
-    """Per pixel, the strongest change of lightness or colour (CIELAB, 8-bit units)."""
-    lab = cv2.cvtColor(work, cv2.COLOR_BGR2LAB)
-    strength = np.zeros(work.shape[:2], np.float32)
-    for channel, weight in zip(cv2.split(lab), (1.0, 2.0, 2.0), strict=True):
-        gx = cv2.Scharr(channel, cv2.CV_32F, 1, 0)
-        gy = cv2.Scharr(channel, cv2.CV_32F, 0, 1)
-        np.maximum(strength, cv2.magnitude(gx, gy) * np.float32(weight / 16), out=strength)
+    """Per pixel, the strongest change of lightness or colour, in 8-bit units.
+
+    Lightness and two opponent colours (red against green, blue against yellow, as the
+    object model also sees them), each a linear mix of BGR (``_OPPONENT``): a tenth of
+    the cost of CIELAB, and as good at finding objects.  A change of colour counts double.
+    """
+    strength = None
+    for channel, weight in zip(cv2.split(cv2.transform(work, _OPPONENT)), (1.0, 2.0, 2.0), strict=True):
+        scale = weight / 16  # Scharr's kernels weigh a step 16 times over
+        gx = cv2.Scharr(channel, cv2.CV_32F, 1, 0, scale=scale)
+        gy = cv2.Scharr(channel, cv2.CV_32F, 0, 1, scale=scale)
+        change = cv2.magnitude(gx, gy)
+        strength = change if strength is None else cv2.max(strength, change, dst=strength)
     return strength
 
 
@@ -288,6 +308,10 @@ def object_crop(image: np.ndarray, box: tuple[int, int, int, int]) -> np.ndarray
         square = cv2.copyMakeBorder(
             square, y0 - top, top + side - y1, x0 - left, left + side - x1, cv2.BORDER_REPLICATE
         )
+    if side >= 4 * OBJECT_INPUT_SIZE:
+        # Halved first: averaging by exactly two is several times faster than by any other
+        # factor, and the result differs by less than a grey level on average.
+        square = cv2.resize(square, None, fx=0.5, fy=0.5, interpolation=cv2.INTER_AREA)
     interpolation = cv2.INTER_AREA if side > OBJECT_INPUT_SIZE else cv2.INTER_LINEAR
     crop = cv2.resize(square, (OBJECT_INPUT_SIZE, OBJECT_INPUT_SIZE), interpolation=interpolation)
     return crop.astype(np.float32) * np.float32(1 / 255)
@@ -539,6 +563,7 @@ def _subject_box(
     strokes: np.ndarray,
     search: tuple[int, int, int, int],
     edge: np.ndarray | None,
+    join: np.ndarray = _JOIN,
 ) -> tuple[int, int, int, int] | None:
     """The box around the largest group of strokes centred in the search region.
 
@@ -547,7 +572,7 @@ def _subject_box(
     touching ``edge`` (the card's border) are fingers or shadows, never the key.
     """
     height, width = strokes.shape
-    joint = cv2.dilate(strokes, _JOIN)
+    joint = cv2.dilate(strokes, join)
     count, labels, stats, centroids = cv2.connectedComponentsWithStats(joint, connectivity=8)
     if count <= 1:
         return None
