@@ -109,8 +109,8 @@ def main() -> int:
     dialog.grab().save(str(OUT / "enrollment.png"))
     dialog.reject()
 
-    settings = SettingsDialog(
-        settings=window.settings, models=models, store=store, on_threshold=lambda kind, t: None, parent=window
+    settings = SettingsDialog(  # with the default policy, not the slow one the window uses here
+        settings=Settings(), models=models, store=store, on_threshold=lambda kind, t: None, parent=window
     )
     settings.kind.setCurrentIndex(settings.kind.findData("object"))
     settings.show()
