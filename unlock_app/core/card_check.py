@@ -31,7 +31,7 @@ READING_SIZE = 128
 preprocessing is tuned for frames searched at 320, and a crop blown up to 320 is a blur
 it reads less well: at 128 the object evaluation (seeds 2000, 4000, 5000, 8000) refused
 66 instead of 199 of 17,936 frames shown to their own key, still kept every digit card
-out, and reading a crop costs about 2.4 instead of 4.3 ms."""
+out, and reading a crop costs about 2 instead of 4.3 ms."""
 
 
 def read_cards(digit_matcher, crops: np.ndarray) -> np.ndarray:
