@@ -64,17 +64,29 @@ def test_an_edge_in_the_frames_corner_does_not_swallow_the_object():
     assert np.allclose(cornered.box, alone.box, atol=8)  # the threshold may move a little
 
 
-@pytest.mark.parametrize("seed", range(5))
-def test_the_hand_holding_an_object_is_left_out_of_its_box(seed):
+def _box_overlap_with_and_without_hand(seed: int, size: float | None = None) -> float:
+    """IoU of an object's box held in a hand with its box alone, in the same frame."""
     rng = np.random.default_rng(seed)
     thing = objects.make_object(rng, objects.materials("test"))
     look, pose = scene.random_object_look(rng), scene.random_object_pose(rng)
+    pose = pose if size is None else replace(pose, size=size)
     held = preprocess_object(scene.render(thing, pose, replace(look, hand=True), np.random.default_rng(seed)))
     alone = preprocess_object(scene.render(thing, pose, replace(look, hand=False), np.random.default_rng(seed)))
     assert held.found and alone.found
     (hx, hy, hw, hh), (ax, ay, aw, ah) = held.box, alone.box
     overlap = max(0, min(hx + hw, ax + aw) - max(hx, ax)) * max(0, min(hy + hh, ay + ah) - max(hy, ay))
-    assert overlap / (hw * hh + aw * ah - overlap) > 0.85  # with the hand in it, about 0.5 to 0.67
+    return overlap / (hw * hh + aw * ah - overlap)
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_the_hand_holding_an_object_is_left_out_of_its_box(seed):
+    assert _box_overlap_with_and_without_hand(seed) > 0.85  # with the hand in it, about 0.5 to 0.67
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_the_hand_is_left_out_of_a_large_objects_box_too(seed):
+    # A box this large (a card held close) is cut at reduced size: it must cut as well.
+    assert _box_overlap_with_and_without_hand(seed, size=0.75) > 0.9  # with the hand in it, 0.64 to 0.87
 
 
 def test_a_large_object_is_cut_out_as_a_plain_area_average_would():

@@ -7,7 +7,7 @@ import pytest
 from conftest import card_frames, digit
 
 from unlock_app.core import scene
-from unlock_app.core.preprocess import FIT_SIZE, INPUT_SIZE, guide_box, preprocess
+from unlock_app.core.preprocess import FIT_SIZE, INPUT_SIZE, _pieces, guide_box, preprocess
 
 
 def _centre_of_mass(image: np.ndarray) -> tuple[float, float]:
@@ -141,3 +141,21 @@ def test_bgra_and_single_channel_frames():
 def test_guide_box_is_a_centred_square():
     x, y, w, h = guide_box(640, 480)
     assert w == h == 288 and x + w / 2 == 320 and y + h / 2 == 240
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_pieces_are_opencvs_own_connected_components(threads):
+    # The faster algorithm must find the same pieces, numbered the same, on any thread count.
+    rng = np.random.default_rng(5)
+    before = cv2.getNumThreads()
+    cv2.setNumThreads(threads)
+    try:
+        for level in (0.48, 0.5, 0.52):  # the blurred noise lies near 0.5
+            mask = (cv2.GaussianBlur(rng.random((240, 320), np.float32), (0, 0), 2) > level).astype(np.uint8)
+            count, labels, stats, centroids = _pieces(mask)
+            expected = cv2.connectedComponentsWithStats(mask, connectivity=8)
+            assert count == expected[0] > 2
+            assert np.array_equal(labels, expected[1]) and np.array_equal(stats, expected[2])
+            assert np.allclose(centroids, expected[3])
+    finally:
+        cv2.setNumThreads(before)

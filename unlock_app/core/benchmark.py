@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from dataclasses import replace
 from pathlib import Path
 
+import cv2
 import numpy as np
 import torch
 
@@ -184,6 +185,7 @@ def _machine(matcher: Matcher) -> dict:
         "name": name,
         "cpu_count": os.cpu_count(),
         "torch_threads": torch.get_num_threads(),
+        "opencv_threads": cv2.getNumThreads(),
         "python": sys.version.split()[0],
         "torch": torch.__version__,
     }
