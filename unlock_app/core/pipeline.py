@@ -106,13 +106,13 @@ def analyse(
 
     A frame with no subject is never embedded or matched.  When both kinds are
     enrolled, the object's chain runs on a second thread while the digit's runs on this
-    one (OpenCV and PyTorch release the GIL, so on two cores a frame costs about as much
-    as its slower chain), and the kind further above its model's default threshold is
-    kept.  A match with an object key that is a card with a character is refused when
-    the frame's character is another (:mod:`card_check`); given the ``policy``, only a
-    match that reaches its threshold is checked (one below it cannot count anyway, and
-    reading the character costs about 2 ms).  ``ink`` is for digits.  The step times are
-    summed over the kinds.
+    one (OpenCV and PyTorch release the GIL, so on two cores a frame costs its slower
+    chain and about 1.5 ms more, not the sum), and the kind further above its model's
+    default threshold is kept.  A match with an object key that is a card with a
+    character is refused when the frame's character is another (:mod:`card_check`);
+    given the ``policy``, only a match that reaches its threshold is checked (one below
+    it cannot count anyway, and reading the character costs about 1.5 ms).  ``ink`` is
+    for digits.  The step times are summed over the kinds.
     """
     kinds = [kind for kind in KINDS if len(galleries.get(kind, ())) > 0] or ["digit"]
     later = [_SECOND_KIND.submit(_analyse_kind, frame, kind, models, galleries, ink, policy) for kind in kinds[1:]]
