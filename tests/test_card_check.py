@@ -2,12 +2,12 @@
 
 import numpy as np
 import pytest
-from conftest import card_frames, object_frames
+from conftest import card_frames, digit, object_frames
 
 from unlock_app.core.card_check import CardCheck, read_cards, refused
-from unlock_app.core.matching import Gallery
+from unlock_app.core.matching import Gallery, key_similarities
 from unlock_app.core.pipeline import analyse
-from unlock_app.core.preprocess import preprocess_object
+from unlock_app.core.preprocess import preprocess, preprocess_object
 
 NAN = [np.nan, np.nan]
 
@@ -28,6 +28,26 @@ def test_a_card_key_refuses_another_character_and_takes_its_own():
     assert not check.refuses("tag", np.array([9.0, 9.0]))  # not a card key
 
 
+def test_a_frame_that_reads_as_a_handwritten_digit_more_than_as_the_key_is_refused():
+    prototypes = np.array([[1.3, 0.0]] + [[50.0, 50.0]] * 9, np.float32)  # digit 0 at (1.3, 0)
+    key = {"card": np.array([[0.0, 0.0]], np.float32)}
+    check = CardCheck(key, threshold=0.3, prototypes=prototypes)
+    near_zero = np.array([1.1, 0.0])  # the key's character at 0.33 >= 0.3, a 0 at 0.82
+    assert check.refuses("card", near_zero)
+    assert not CardCheck(key, threshold=0.3).refuses("card", near_zero)  # the first question alone
+    assert not check.refuses("card", np.array([0.1, 0.0]))  # the key's own: 0.90 against 0.30
+
+
+def test_the_shipped_digit_prototypes_read_the_shipped_digits(matcher):
+    # Each prototype is its digit's mean training embedding: MNIST digits it never saw
+    # lie nearest their own digit's.
+    assert matcher.prototypes.shape == (10, matcher.card.embedding_size)
+    labels = list(range(10)) * 3
+    inputs = np.stack([preprocess(digit(label, index), ink="auto").input for index in range(3) for label in range(10)])
+    nearest = key_similarities(matcher.embed(inputs), matcher.prototypes[:, None]).argmax(1)
+    assert (nearest == np.array(labels)).mean() >= 0.9
+
+
 def test_the_vectorised_check_agrees_with_each_call():
     rng = np.random.default_rng(0)
     keys = rng.normal(0, 1, (6, 5, 3)).astype(np.float32)
@@ -35,10 +55,12 @@ def test_the_vectorised_check_agrees_with_each_call():
     frames = rng.normal(0, 1, (4, 7, 3)).astype(np.float32)
     frames[rng.random((4, 7)) < 0.2] = np.nan
     labels = [str(key) for key in range(6) for _ in range(5)]
-    check = CardCheck.build(labels, keys.reshape(30, 3), threshold=0.3)
+    prototypes = rng.normal(0, 1, (10, 3)).astype(np.float32)
+    check = CardCheck.build(labels, keys.reshape(30, 3), threshold=0.3, prototypes=prototypes)
     assert 0 < len(check.readings) < 6  # both kinds of key are covered
     expected = [[[check.refuses(str(k), frames[a, f]) for k in range(6)] for f in range(7)] for a in range(4)]
-    assert np.array_equal(refused(keys, frames, 0.3), np.array(expected))
+    assert np.array_equal(refused(keys, frames, 0.3, prototypes), np.array(expected))
+    assert refused(keys, frames, 0.3, prototypes).sum() > refused(keys, frames, 0.3).sum()  # both questions asked
 
 
 @pytest.fixture(scope="module")
@@ -48,7 +70,9 @@ def card_key(models):
     crops = np.stack([view.input for view in views if view.found])
     labels = ["nine card"] * len(crops)
     gallery = Gallery.build(models["object"].embed(crops), np.arange(len(crops)), labels)
-    cards = CardCheck.build(labels, read_cards(models["digit"], crops), models["digit"].threshold)
+    cards = CardCheck.build(
+        labels, read_cards(models["digit"], crops), models["digit"].threshold, models["digit"].prototypes
+    )
     assert "nine card" in cards.readings, "the card's views should read as a card with a character"
     empty = Gallery.build(np.zeros((0, 0)), [], [])
     return {"digit": empty, "object": Gallery(**{**gallery.__dict__, "cards": cards})}

@@ -30,6 +30,19 @@ def _tiny_split() -> training.Split:
     return training.Split(images, labels, images, labels)
 
 
+def test_digit_prototypes_are_each_digits_mean_embedding():
+    split = _tiny_split()
+
+    class FirstPixels:  # an "embedding": the first two pixels
+        def embed(self, images):
+            return images.reshape(len(images), -1)[:, :2]
+
+    prototypes = training.digit_prototypes(FirstPixels(), split)
+    pixels = split.train_images.reshape(len(split.train_images), -1)[:, :2].astype(np.float32) / 255
+    for label in range(10):
+        assert np.allclose(prototypes[label], pixels[split.train_labels == label].mean(0))
+
+
 def test_a_tiny_training_run_learns_and_is_deterministic():
     split = _tiny_split()
     config = training.TrainingConfig(epochs=40, views=1, per_class=4, width=8, embedding_size=8, learning_rate=1e-2)

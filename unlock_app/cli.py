@@ -616,10 +616,12 @@ def _train(args: argparse.Namespace) -> int:
     config = training.TrainingConfig(**{key: value for key, value in chosen.items() if value is not None})
     model, card = training.train(split, config, device)
     save_model(model, card, output)
-    report = evaluation.evaluate(Matcher(output, str(device)), split, progress=True)
+    matcher = Matcher(output, str(device))
+    report = evaluation.evaluate(matcher, split, progress=True)
     card.threshold = report["threshold"]
     card.threshold_rule = report["threshold_rule"]
     card.metrics = {"clean": report["clean"], "camera": report["camera"]}
+    card.prototypes = training.digit_prototypes(matcher, split).astype(float).round(6).tolist()
     save_model(model, card, output)
     print(f"wrote {output} and {output.with_suffix('.json')}")
     _print_evaluation(report)

@@ -123,7 +123,9 @@ def _card_keys(models: Models, frames: list[np.ndarray], count: int) -> Gallery:
     crops = np.stack([view.input for view in views if view.found][:count])
     labels = [f"card {i % 10}" for i in range(len(crops))]
     gallery = Gallery.build(models["object"].embed_references(crops), np.arange(len(crops)), labels)
-    cards = CardCheck.build(labels, read_cards(models["digit"], crops), models["digit"].threshold)
+    cards = CardCheck.build(
+        labels, read_cards(models["digit"], crops), models["digit"].threshold, models["digit"].prototypes
+    )
     return replace(gallery, cards=cards)
 
 

@@ -172,6 +172,11 @@ class Matcher:
         return float(self.card.threshold)
 
     @property
+    def prototypes(self) -> np.ndarray | None:
+        """The digit prototypes the model card records, float32 (10, D), or None."""
+        return np.asarray(self.card.prototypes, np.float32) if self.card.prototypes else None
+
+    @property
     def framings(self) -> tuple[float, ...]:
         """How each reference is framed for matching: ``OBJECT_FRAMINGS`` for objects;
         for digits, which preprocessing fits to the same box, only as it is."""

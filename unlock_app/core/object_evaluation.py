@@ -72,6 +72,8 @@ class Trials:
         no card check.
     card_threshold : float
         The digit model's threshold for the card check.
+    card_prototypes : numpy.ndarray or None
+        The digit model's prototypes for the card check's second question.
     """
 
     references: np.ndarray
@@ -80,6 +82,7 @@ class Trials:
     reference_readings: np.ndarray | None = None
     attempt_readings: np.ndarray | None = None
     card_threshold: float = 0.0
+    card_prototypes: np.ndarray | None = None
 
 
 def attempt_frames(thing: np.ndarray | None, rng: np.random.Generator, frames: int, card: bool = False) -> list:
@@ -151,7 +154,7 @@ def collect(
         return read_cards(reader, crops)
 
     readings = embed_all(read, read, reader.card.embedding_size, 1)
-    return Trials(references, attempts, owner, *readings, reader.threshold)
+    return Trials(references, attempts, owner, *readings, reader.threshold, reader.prototypes)
 
 
 def _inputs_of(job: tuple[str, int, int]) -> tuple[list, list]:
@@ -192,7 +195,7 @@ def card_checked(trials: Trials, scores: np.ndarray) -> np.ndarray:
     if trials.reference_readings is None:
         return scores
     checked = scores.copy()
-    refusal = refused(trials.reference_readings, trials.attempt_readings, trials.card_threshold)
+    refusal = refused(trials.reference_readings, trials.attempt_readings, trials.card_threshold, trials.card_prototypes)
     checked[refusal & ~np.isnan(scores)] = 0.0
     return checked
 

@@ -191,6 +191,7 @@ def load_galleries(store, models: Models) -> dict[str, Gallery]:
     objects = [reference for reference in store.references() if reference.kind == "object"]
     if objects:
         readings = read_cards(models["digit"], np.stack([reference.input for reference in objects]))
-        cards = CardCheck.build([reference.label for reference in objects], readings, models["digit"].threshold)
+        labels = [reference.label for reference in objects]
+        cards = CardCheck.build(labels, readings, models["digit"].threshold, models["digit"].prototypes)
         galleries["object"] = replace(galleries["object"], cards=cards)
     return galleries

