@@ -114,7 +114,7 @@ class CardCheck:
 def refused(
     key_readings: np.ndarray, frame_readings: np.ndarray, threshold: float, prototypes: np.ndarray | None = None
 ) -> np.ndarray:
-    """:meth:`CardCheck.refuses` for many keys and frames at once.
+    """:meth:`CardCheck.refuses` for many keys and frames at once (for evaluation).
 
     ``key_readings`` is (K, V, D), each key's V references' readings (NaN rows where a
     reference does not read as a card); ``frame_readings`` is (..., D); ``prototypes``
