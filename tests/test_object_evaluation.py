@@ -54,6 +54,16 @@ def test_frames_the_card_check_refuses_count_as_shown_but_not_matching():
     assert card_checked(Trials(references, attempts, np.array([0])), raw) is raw  # no readings: no check
 
 
+def test_frames_below_a_keys_floor_count_as_shown_but_not_matching():
+    references = np.zeros((2, 1, 2), np.float32)  # two keys at the origin
+    attempts = np.array([[[0.0, 0.0], [0.5, 0.0], [np.nan, np.nan]]], np.float32)  # scores 1.0, 0.61, none
+    trials = Trials(references, attempts, np.array([0]), floors=np.array([0.7, 0.0]))
+    raw = attempt_scores(trials)
+    checked = card_checked(trials, raw)
+    assert checked[0, 0, 0] == 1.0 and checked[0, 1, 0] == 0.0 and np.isnan(checked[0, 2, 0])
+    assert np.array_equal(checked[0, :2, 1], raw[0, :2, 1])  # the other key has no floor to speak of
+
+
 def test_a_small_evaluation_runs_the_card_check_as_the_app_does(models):
     from unlock_app.core.object_evaluation import evaluate_objects
 
@@ -64,6 +74,7 @@ def test_a_small_evaluation_runs_the_card_check_as_the_app_does(models):
     assert check["on"] and check["genuine_pairs"] > 0 and check["digit_card_pairs"] > 0
     assert report["attempts"]["genuine"] == 4 and report["attempts"]["impostor"] == 12
     assert report["digit_card"]["tried_keys"] == 8 and report["digit_card"]["unlocks"] == 0
+    assert report["digit_card_floor"]["on"]
     assert not evaluate_objects(models["object"], models["object"].threshold, 3, 5, objects=2)["card_check"]["on"]
 
 

@@ -32,7 +32,7 @@ def test_object_weights_round_trip_and_keep_their_kind(tmp_path):
     path = tmp_path / "objects.safetensors"
     card = ModelCard(width=8, embedding_size=16, kind="object", architecture=OBJECT_ARCHITECTURE, input_size=48)
     save_model(model, card, path)
-    loaded, loaded_card = load_model(path, torch.device("cpu"))
+    loaded, loaded_card, _ = load_model(path, torch.device("cpu"))
     batch = ObjectEmbeddingNet.to_batch(np.random.default_rng(0).random((2, 48, 48, 3), np.float32))
     with torch.inference_mode():
         assert torch.allclose(model(batch), loaded(batch), atol=1e-6)
@@ -66,6 +66,15 @@ def test_a_tiny_object_training_run_is_deterministic_and_records_its_data():
         assert torch.equal(a, b), name
     assert card.kind == "object" and card.architecture == OBJECT_ARCHITECTURE
     assert "fonts" in card.data and "china.jpg" in card.data and "flower.jpg" in card.split
+
+
+def test_the_shipped_digit_card_cohort_is_made_by_the_code(models):
+    cohort = object_training.digit_card_cohort(models["object"], per_class=1)  # the first digit of each class
+    shipped = models["object"].digit_card_cohort
+    assert cohort.shape == (10, shipped.shape[1]) and len(shipped) == 10 * object_training.COHORT_PER_CLASS
+    # The first card (the first 0 of the training split, seen by the same synthetic webcam) is the shipped first.
+    assert np.allclose(cohort[0], shipped[0], atol=1e-4)
+    assert np.allclose(object_training.digit_card_cohort(models["object"], per_class=1), cohort)  # deterministic
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")

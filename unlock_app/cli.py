@@ -301,6 +301,15 @@ def _enroll(args: argparse.Namespace) -> int:
         raise UsageError(f"--label {label!r}: {error}") from None
     profile.galleries()  # embed now, so the first unlock does not wait for it
     print(f"enrolled {len(ids)} reference{'s' * (len(ids) != 1)} for {label!r}: ids {', '.join(map(str, ids))}")
+    if args.kind == "object":
+        import numpy as np
+
+        from unlock_app.core.pipeline import digit_card_warning
+
+        inputs = np.stack([item.input for item in items])
+        warning = digit_card_warning(inputs, profile.models, profile.policy.threshold_for("object"))
+        if warning:
+            print(f"warning: {warning}", file=sys.stderr)
     return EXIT_OK
 
 
@@ -638,6 +647,9 @@ def _train_objects(args: argparse.Namespace, device, output: Path) -> int:
     config = object_training.ObjectTrainingConfig(**{key: value for key, value in chosen.items() if value is not None})
     model, card = object_training.train_objects(config, device)
     save_model(model, card, output)
+    cohort = object_training.digit_card_cohort(Matcher(output, str(device)))
+    card.digit_card_cohort = object_training.COHORT_RULE
+    save_model(model, card, output, cohort)
     matcher = Matcher(output, str(device))
     defaults = Settings()
     reader = Matcher(weights_of(args)["digit"] or default_weights("digit"), str(device))
@@ -647,7 +659,7 @@ def _train_objects(args: argparse.Namespace, device, output: Path) -> int:
     card.threshold = report["threshold"]
     card.threshold_rule = report["threshold_rule"]
     card.metrics = {key: value for key, value in report.items() if key not in ("threshold", "threshold_rule")}
-    save_model(model, card, output)
+    save_model(model, card, output, cohort)
     print(f"wrote {output} and {output.with_suffix('.json')}")
     _print_object_evaluation(report)
     return EXIT_OK
@@ -691,6 +703,12 @@ def _print_object_evaluation(report: dict) -> None:
         f"frame vs key pairs (object model alone):  ROC AUC {pairs['roc_auc']:.4f}  EER {pairs['eer']:.2%}  "
         f"FAR {pairs['far']:.3%}  FRR {pairs['frr']:.2%}  "
         f"({pairs['genuine_pairs']} genuine, {pairs['impostor_pairs']} impostor)"
+    )
+    floor = report["digit_card_floor"]
+    print(
+        f"digit-card floors: {floor['keys_above_threshold']} of {report['objects']} keys above the threshold; "
+        f"{floor['genuine_pairs_below']} genuine and {floor['digit_card_pairs_below']} digit card vs key pairs "
+        "below their key's floor"
     )
     check = report["card_check"]
     print(

@@ -118,14 +118,15 @@ def run(weights: Mapping[str, Path | None] | None, device: str, frames: int = 30
 
 
 def _card_keys(models: Models, frames: list[np.ndarray], count: int) -> Gallery:
-    """``count`` object references of cards with a digit, with their card check."""
+    """``count`` object references of cards with a digit, with their card check.  The
+    keys' floors are left out: they would spare most frames the reading, and this is
+    the case where every frame takes it."""
     views = (preprocess_object(frame) for frame in frames)
     crops = np.stack([view.input for view in views if view.found][:count])
     labels = [f"card {i % 10}" for i in range(len(crops))]
     gallery = Gallery.build(models["object"].embed_references(crops), np.arange(len(crops)), labels)
-    cards = CardCheck.build(
-        labels, read_cards(models["digit"], crops), models["digit"].threshold, models["digit"].prototypes
-    )
+    digits = models["digit"]
+    cards = CardCheck.build(labels, read_cards(digits, crops), digits.threshold, digits.prototypes)
     return replace(gallery, cards=cards)
 
 

@@ -1,5 +1,15 @@
-"""A second opinion for object keys that are plain cards with one character on them.
+"""Keeping cards with handwritten digits (digit keys) out of object keys.
 
+A floor for every object key.  An object key can look, to the object model, much like a
+card with a handwritten digit on it (a pale card with one thin stroke, say, against a
+card with a 1): a "lamb", in biometrics' terms, that one kind of impostor opens easily.
+So the object model's weights come with a cohort of digit cards (``COHORT_PER_CLASS``
+of each digit from the digit model's training split, each drawn on a card and seen once
+by a synthetic webcam; see :func:`object_training.digit_card_cohort`), and a frame must
+beat the cohort's best score against a key by ``DIGIT_CARD_MARGIN`` to count for it.
+For almost every key the floor lies far below the threshold and changes nothing.
+
+A second opinion for object keys that are plain cards with one character on them.
 The object model sees a 48x48 colour crop of the whole object, so a key that is a white
 card with a printed character is told apart from a handwritten card mostly by that
 character, which it resolves least well of all it looks at.  The digit model is made for
@@ -23,12 +33,18 @@ refused too.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from unlock_app.core.matching import key_similarities
 from unlock_app.core.preprocess import preprocess
+
+COHORT_PER_CLASS = 100
+"""Digit cards of each digit in an object model's cohort."""
+
+DIGIT_CARD_MARGIN = 0.02
+"""How far above the best cohort digit card a frame must score for an object key."""
 
 CARD_SHARE = 0.8
 """The share of a key's references that must read as a card with a character."""
@@ -48,6 +64,16 @@ from 0.1 to 0.3 refused no genuine frame more than the first question alone; 0.2
 refuses the handwritten 6 that opened a printed-"c" key on seed 19000 (0.3 does not)."""
 
 
+def digit_card_floor(cohort: np.ndarray | None, references: np.ndarray) -> float:
+    """A key's floor: the best similarity of any of the ``cohort``'s digit cards (C, D)
+    to the key's references (R, D; a NaN row is one that showed nothing), plus
+    ``DIGIT_CARD_MARGIN``; 0 for a model without a cohort."""
+    if cohort is None:
+        return 0.0
+    best = key_similarities(np.asarray(cohort, np.float32), np.asarray(references)[None]).max(initial=0.0)
+    return float(best) + DIGIT_CARD_MARGIN
+
+
 def read_cards(digit_matcher, crops: np.ndarray) -> np.ndarray:
     """The digit model's reading of object crops (N, 48, 48, 3), float32 (N, D); a row
     of NaN where a crop does not read as a card with a character on it."""
@@ -65,7 +91,8 @@ def read_cards(digit_matcher, crops: np.ndarray) -> np.ndarray:
 
 @dataclass(frozen=True)
 class CardCheck:
-    """The readings of every card key's references, and the digit model's threshold.
+    """The readings of every card key's references, the digit model's threshold, and
+    every object key's floor.
 
     Attributes
     ----------
@@ -77,17 +104,27 @@ class CardCheck:
     prototypes : numpy.ndarray or None
         float32 (10, D), the digit model's prototypes; None when its card has none (the
         second question is then not asked).
+    floors : dict
+        For each object key (label), its floor (:func:`digit_card_floor`); a key left
+        out has none.
     """
 
     readings: dict[str, np.ndarray]
     threshold: float
     prototypes: np.ndarray | None = None
+    floors: dict[str, float] = field(default_factory=dict)
 
     @classmethod
     def build(
-        cls, labels: Sequence[str], readings: np.ndarray, threshold: float, prototypes: np.ndarray | None = None
+        cls,
+        labels: Sequence[str],
+        readings: np.ndarray,
+        threshold: float,
+        prototypes: np.ndarray | None = None,
+        floors: dict[str, float] | None = None,
     ) -> CardCheck:
-        """From every reference's label and reading (as :func:`read_cards` gives them)."""
+        """From every reference's label and reading (as :func:`read_cards` gives them),
+        and every key's floor (none: no floors)."""
         names = np.asarray(labels, dtype=str).reshape(-1)
         read = ~np.isnan(readings).any(1) if len(names) else np.zeros(0, bool)
         cards = {}
@@ -95,7 +132,11 @@ class CardCheck:
             mine = names == label
             if read[mine].mean() >= CARD_SHARE:
                 cards[str(label)] = np.asarray(readings[mine & read], np.float32)
-        return cls(cards, threshold, prototypes)
+        return cls(cards, threshold, prototypes, floors or {})
+
+    def below_floor(self, label: str, score: float) -> bool:
+        """Whether a frame's score for ``label`` is below that key's floor."""
+        return score < self.floors.get(label, 0.0)
 
     def refuses(self, label: str, reading: np.ndarray) -> bool:
         """Whether a frame matched to ``label`` is refused: the key is a card key, the

@@ -149,12 +149,14 @@ class Matcher:
     """The loaded model: turns preprocessed inputs into embeddings.
 
     Loading happens here, not at import: ``Matcher(weights, "auto")``.
+    ``digit_card_cohort`` is the object model's cohort of digit cards (float32 (C, D),
+    :mod:`card_check`), None for a model without one.
     """
 
     def __init__(self, weights: Path, device: str = "auto") -> None:
         self.device = resolve_device(device)
         self.weights = Path(weights)
-        model, self.card = load_model(self.weights, self.device)
+        model, self.card, self.digit_card_cohort = load_model(self.weights, self.device)
         self.model = fold_batch_norms(model)
         self._memory_format = torch.preserve_format
         if self.device.type == "cpu":

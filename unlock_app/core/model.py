@@ -1,7 +1,9 @@
 """The Siamese network's shared embedding, its weights file and its model card.
 
 Weights are safetensors (no pickle, so loading runs no code) beside a JSON model card
-that records the architecture and the SHA-256 of the weights; loading checks both.
+that records the architecture and the SHA-256 of the weights; loading checks both.  An
+object model's file also holds the embeddings of its digit-card cohort (see
+:mod:`card_check`): they belong to those weights and no others, so the same hash covers them.
 """
 
 from __future__ import annotations
@@ -25,6 +27,8 @@ ARCHITECTURE = "unlock-siamese-cnn-v1"
 OBJECT_ARCHITECTURE = "unlock-object-cnn-v1"
 WEIGHTS = {"digit": "siamese_mnist.safetensors", "object": "siamese_objects.safetensors"}
 """The shipped weights file of each kind of key, in ``weights/``."""
+COHORT_TENSOR = "digit_card_cohort"
+"""The name, in an object model's weights file, of its digit-card cohort's embeddings."""
 
 
 class ModelError(RuntimeError):
@@ -141,6 +145,8 @@ class ModelCard:
     prototypes: list[list[float]] = field(default_factory=list)
     """Digit models: each digit's mean embedding over the training images, 0 to 9 (the
     card check's second question, :mod:`card_check`)."""
+    digit_card_cohort: str = ""
+    """Object models: what the cohort of digit cards stored with the weights is."""
 
     @classmethod
     def read(cls, path: Path) -> ModelCard:
@@ -213,19 +219,23 @@ def fold_batch_norms(model: Network) -> Network:
     return model
 
 
-def save_model(model: Network, card: ModelCard, weights: Path) -> None:
-    """Write the weights and their card; the card records the weights' SHA-256."""
+def save_model(model: Network, card: ModelCard, weights: Path, cohort: np.ndarray | None = None) -> None:
+    """Write the weights (and an object model's digit-card cohort, float32 (C, D)) and
+    their card; the card records the file's SHA-256."""
     weights.parent.mkdir(parents=True, exist_ok=True)
     temporary = weights.with_name(weights.name + ".tmp")
     state = {name: tensor.detach().cpu().contiguous() for name, tensor in model.state_dict().items()}
+    if cohort is not None:
+        state[COHORT_TENSOR] = torch.from_numpy(np.ascontiguousarray(cohort, np.float32))
     save_file(state, str(temporary), metadata={"architecture": card.architecture})
     paths.replace_atomic(temporary, weights)
     card.sha256 = sha256(weights)
     card.write(card_path(weights))
 
 
-def load_model(weights: Path, device: torch.device) -> tuple[Network, ModelCard]:
-    """Load weights checked against their card, in eval mode on ``device``.
+def load_model(weights: Path, device: torch.device) -> tuple[Network, ModelCard, np.ndarray | None]:
+    """Load weights checked against their card, in eval mode on ``device``, and the
+    digit-card cohort stored with them (float32 (C, D), or None when there is none).
 
     Raises
     ------
@@ -253,6 +263,11 @@ def load_model(weights: Path, device: torch.device) -> tuple[Network, ModelCard]
         state = load_file(str(weights))
     except Exception as error:  # safetensors raises its own error types for bad headers
         raise ModelError(f"{weights}: not a readable safetensors file ({error})") from None
+    cohort = state.pop(COHORT_TENSOR, None)
+    if cohort is not None and (cohort.ndim != 2 or cohort.shape[1] != card.embedding_size):
+        raise ModelError(
+            f"{weights}: its digit-card cohort is {tuple(cohort.shape)}, not (count, {card.embedding_size})"
+        )
     model = network(card.width, card.embedding_size)
     try:
         model.load_state_dict(state, strict=True)
@@ -261,4 +276,4 @@ def load_model(weights: Path, device: torch.device) -> tuple[Network, ModelCard]
         raise ModelError(
             f"{weights}: tensors do not fit {card.architecture} as the card describes it ({first})"
         ) from None
-    return model.to(device).eval(), card
+    return model.to(device).eval(), card, None if cohort is None else cohort.float().numpy()

@@ -11,9 +11,9 @@ key on its own, as a user with that one key enrolled would meet them:
 - impostor attempts: each object against every other object's key;
 - empty scenes and digit cards against every key: these must never unlock.
 
-Frames go through the same card check as in the app (:mod:`card_check`, with the digit
-model given as ``reader``): a frame it refuses for a key counts as a frame with an
-object that does not match that key.
+Frames meet each key's floor and go through the same card check as in the app
+(:mod:`card_check`, with the digit model given as ``reader``): a frame below the floor
+or refused by the check counts as a frame with an object that does not match that key.
 
 Two disjoint sets of held-out objects are used: the tuning set chooses the threshold,
 the test set reports the numbers.
@@ -29,7 +29,7 @@ import cv2
 import numpy as np
 
 from unlock_app.core import scene
-from unlock_app.core.card_check import read_cards, refused
+from unlock_app.core.card_check import digit_card_floor, read_cards, refused
 from unlock_app.core.decision import Policy
 from unlock_app.core.evaluation import PairScores, verification_metrics
 from unlock_app.core.matching import Matcher, key_similarities
@@ -74,6 +74,9 @@ class Trials:
         The digit model's threshold for the card check.
     card_prototypes : numpy.ndarray or None
         The digit model's prototypes for the card check's second question.
+    floors : numpy.ndarray or None
+        float64 (K,), each key's floor (:func:`card_check.digit_card_floor`); None for a
+        model without a digit-card cohort.
     """
 
     references: np.ndarray
@@ -83,6 +86,7 @@ class Trials:
     attempt_readings: np.ndarray | None = None
     card_threshold: float = 0.0
     card_prototypes: np.ndarray | None = None
+    floors: np.ndarray | None = None
 
 
 def attempt_frames(thing: np.ndarray | None, rng: np.random.Generator, frames: int, card: bool = False) -> list:
@@ -145,16 +149,18 @@ def collect(
     size = matcher.card.embedding_size
     references, attempts = embed_all(matcher.embed_references, matcher.embed, size, len(matcher.framings))
     owner = np.concatenate([np.arange(count), np.full(2 * distractors, -1)]).astype(np.int64)
+    cohort = matcher.digit_card_cohort
+    floors = None if cohort is None else np.array([digit_card_floor(cohort, key) for key in references])
     if progress:
         print(f"embedded {count} objects and {2 * distractors} distractor attempts (seed {seed})")
     if reader is None:
-        return Trials(references, attempts, owner)
+        return Trials(references, attempts, owner, floors=floors)
 
     def read(crops: np.ndarray) -> np.ndarray:
         return read_cards(reader, crops)
 
     readings = embed_all(read, read, reader.card.embedding_size, 1)
-    return Trials(references, attempts, owner, *readings, reader.threshold, reader.prototypes)
+    return Trials(references, attempts, owner, *readings, reader.threshold, reader.prototypes, floors)
 
 
 def _inputs_of(job: tuple[str, int, int]) -> tuple[list, list]:
@@ -190,12 +196,18 @@ def attempt_scores(trials: Trials) -> np.ndarray:
 
 def card_checked(trials: Trials, scores: np.ndarray) -> np.ndarray:
     """``scores`` (from :func:`attempt_scores`) as the unlock policy meets them: a frame
-    the card check refuses for a key scores 0 there (a frame with an object that does
-    not match).  Unchanged without readings."""
-    if trials.reference_readings is None:
+    below a key's floor, or that the card check refuses for it, scores 0 there (a frame
+    with an object that does not match).  Unchanged without floors and readings."""
+    if trials.floors is None and trials.reference_readings is None:
         return scores
+    refusal = np.zeros(scores.shape, bool)
+    if trials.floors is not None:
+        refusal |= scores < trials.floors
+    if trials.reference_readings is not None:
+        refusal |= refused(
+            trials.reference_readings, trials.attempt_readings, trials.card_threshold, trials.card_prototypes
+        )
     checked = scores.copy()
-    refusal = refused(trials.reference_readings, trials.attempt_readings, trials.card_threshold, trials.card_prototypes)
     checked[refusal & ~np.isnan(scores)] = 0.0
     return checked
 
@@ -283,7 +295,8 @@ def evaluate_objects(
     digits = slice(objects + distractors, objects + 2 * distractors)
     frames_found = ~np.isnan(test.attempts).any(-1)
     shown = ~np.isnan(raw).transpose(0, 2, 1)  # (A, K, F)
-    refusals = (scores != raw).transpose(0, 2, 1) & shown
+    below = shown & (raw < test.floors).transpose(0, 2, 1) if test.floors is not None else np.zeros_like(shown)
+    refusals = (scores != raw).transpose(0, 2, 1) & shown & ~below  # by the card check
     return {
         "threshold": threshold,
         "threshold_rule": THRESHOLD_RULE,
@@ -312,6 +325,12 @@ def evaluate_objects(
             "frames_with_subject": float(frames_found[digits].mean()),
         },
         "subject_found": float(frames_found[:objects].mean()),
+        "digit_card_floor": {
+            "on": test.floors is not None,
+            "keys_above_threshold": int((test.floors > threshold).sum()) if test.floors is not None else 0,
+            "genuine_pairs_below": int(below[genuine].sum()),
+            "digit_card_pairs_below": int(below[digits].sum()),
+        },
         "card_check": {
             "on": test.reference_readings is not None,
             "genuine_pairs_refused": int(refusals[genuine].sum()),

@@ -12,7 +12,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from unlock_app.core.card_check import CardCheck, read_cards
+from unlock_app.core.card_check import CardCheck, digit_card_floor, read_cards
 from unlock_app.core.decision import FrameResult, Policy
 from unlock_app.core.matching import Gallery, Match, Matcher, match
 from unlock_app.core.model import default_weights
@@ -108,10 +108,11 @@ def analyse(
     enrolled, the object's chain runs on a second thread while the digit's runs on this
     one (OpenCV and PyTorch release the GIL, so on two cores a frame costs its slower
     chain and about 1.5 ms more, not the sum), and the kind further above its model's
-    default threshold is kept.  A match with an object key that is a card with a
-    character is refused when the frame's character is another (:mod:`card_check`);
-    given the ``policy``, only a match that reaches its threshold is checked (one below
-    it cannot count anyway, and reading the character costs about 1.5 ms).  ``ink`` is
+    default threshold is kept.  A match with an object key is refused below that key's
+    floor, and, for a key that is a card with a character, when the frame's character
+    is another (:mod:`card_check`); given the ``policy``, only a match that reaches its
+    threshold is checked (one below it cannot count anyway, and reading the character
+    costs about 1.5 ms).  ``ink`` is
     for digits.  The step times are summed over the kinds.
     """
     kinds = [kind for kind in KINDS if len(galleries.get(kind, ())) > 0] or ["digit"]
@@ -154,7 +155,12 @@ def _analyse_kind(
 def _card_refusal(subject: Subject, found: Match | None, gallery: Gallery | None, models: Models) -> str:
     """Why the card check refuses a match (empty when it does not)."""
     cards = gallery.cards if gallery is not None else None
-    if found is None or cards is None or found.label not in cards.readings:
+    if found is None or cards is None:
+        return ""
+    if cards.below_floor(found.label, found.score):
+        floor = cards.floors[found.label]
+        return f"cards with handwritten digits come close to {found.label}: it needs {floor:.2f}"
+    if found.label not in cards.readings:
         return ""
     reading = read_cards(models["digit"], subject.input[None])[0]
     if not cards.refuses(found.label, reading):
@@ -185,13 +191,37 @@ def reference_embeddings(store, matcher: Matcher) -> tuple[np.ndarray, list[int]
 
 def load_galleries(store, models: Models) -> dict[str, Gallery]:
     """The store's references as one gallery per kind, every framing of a reference a row."""
-    galleries = {}
-    for kind in KINDS:
-        galleries[kind] = Gallery.build(*reference_embeddings(store, models[kind]))
+    galleries = {kind: Gallery.build(*reference_embeddings(store, models[kind])) for kind in KINDS}
     objects = [reference for reference in store.references() if reference.kind == "object"]
     if objects:
-        readings = read_cards(models["digit"], np.stack([reference.input for reference in objects]))
         labels = [reference.label for reference in objects]
-        cards = CardCheck.build(labels, readings, models["digit"].threshold, models["digit"].prototypes)
+        readings = read_cards(models["digit"], np.stack([reference.input for reference in objects]))
+        digits = models["digit"]
+        floors = object_floors(galleries["object"], models["object"])
+        cards = CardCheck.build(labels, readings, digits.threshold, digits.prototypes, floors)
         galleries["object"] = replace(galleries["object"], cards=cards)
     return galleries
+
+
+def digit_card_warning(inputs: np.ndarray, models: Models, threshold: float) -> str:
+    """What to tell a user enrolling an object key from ``inputs`` (object crops) when
+    its floor (:func:`card_check.digit_card_floor`) lies above ``threshold``; empty when
+    it does not."""
+    matcher = models["object"]
+    embeddings = matcher.embed_references(inputs).reshape(-1, matcher.card.embedding_size)
+    floor = digit_card_floor(matcher.digit_card_cohort, embeddings)
+    if floor <= threshold:
+        return ""
+    return (
+        f"Cards with handwritten digits look much like this object to the model, so it will open only at a "
+        f"similarity of {floor:.2f}, not {threshold:.2f}. A more distinctive object opens more easily."
+    )
+
+
+def object_floors(gallery: Gallery, matcher: Matcher) -> dict[str, float]:
+    """Each object key's floor (:func:`card_check.digit_card_floor`), by label."""
+    ends = [*gallery.starts[1:], len(gallery.ids)]
+    return {
+        label: digit_card_floor(matcher.digit_card_cohort, gallery.embeddings[start:end])
+        for label, start, end in zip(gallery.labels, gallery.starts, ends, strict=True)
+    }

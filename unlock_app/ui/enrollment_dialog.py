@@ -29,7 +29,7 @@ from enrollment.store import NewReference, ReferenceStore, check_label
 from unlock_app.core.camera import LatestFrame
 from unlock_app.core.decision import Policy
 from unlock_app.core.matching import Gallery, match, similarity
-from unlock_app.core.pipeline import Analysis, Models
+from unlock_app.core.pipeline import Analysis, Models, digit_card_warning
 from unlock_app.core.preprocess import Subject, preprocess_kind
 from unlock_app.ui.live_view import LiveView, input_image
 
@@ -237,12 +237,14 @@ class EnrollmentDialog(QDialog):
     # -- checks and saving -----------------------------------------------------------
 
     def _check_samples(self) -> None:
-        """Warn when samples look like another key, or unlike each other."""
+        """Warn when samples look like another key, or unlike each other, or (objects)
+        like a card with a handwritten digit."""
         warnings = []
         if self.samples:
             kind = self.key_kind
             threshold = self.policy.threshold_for(kind)
-            embeddings = self.models[kind].embed(np.stack([s.input for s in self.samples]))
+            inputs = np.stack([sample.input for sample in self.samples])
+            embeddings = self.models[kind].embed(inputs)
             label = self.label.text().strip()
             for embedding in embeddings:
                 # match() already has the best score of every key: one vectorised pass.
@@ -264,7 +266,9 @@ class EnrollmentDialog(QDialog):
                     warnings.append(
                         "Some samples do not look like each other: are they all the same key? Drop the odd one out."
                     )
-        self.warning.setText("\n".join(warnings))
+            if kind == "object":
+                warnings.append(digit_card_warning(inputs, self.models, threshold))
+        self.warning.setText("\n".join(warning for warning in warnings if warning))
 
     def _update_buttons(self) -> None:
         ok = bool(self.samples) and bool(self.label.text().strip())
