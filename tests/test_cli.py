@@ -437,3 +437,18 @@ def test_enrolling_an_object_that_digit_cards_come_close_to_warns(run, tmp_path,
     code, out, err = run("enroll", "--label", "tag", "--kind", "object", str(photo))
     assert code == 0 and "enrolled 1 reference" in out  # a warning, not a refusal
     assert err.startswith("warning: Cards with handwritten digits look much like this object") and "0.93" in err
+
+
+def test_evaluate_objects_reports_every_safeguard(run, monkeypatch):
+    from unlock_app.core import object_evaluation
+
+    full = object_evaluation.evaluate_objects
+
+    def small(*args, **kwargs):  # the same evaluation, on 4 objects and 2 distractors of each kind
+        return full(*args, **{**kwargs, "objects": 4, "distractors": 2})
+
+    monkeypatch.setattr(object_evaluation, "evaluate_objects", small)
+    code, out, err = run("evaluate", "--kind", "object")
+    assert code == 0, err
+    assert "digit-card floors: 0 of 4 keys above the threshold" in out
+    assert "card check: refused" in out and "digit cards: 0 unlocks in 2 attempts" in out

@@ -58,7 +58,8 @@ class Gallery:
     starts : numpy.ndarray
         int64 (L,): where each label's rows start in ``embeddings``.
     cards : CardCheck or None
-        For object keys, the second opinion on keys that are cards with a character.
+        For object keys: every key's floor, and the second opinion on keys that are
+        cards with a character.
     """
 
     embeddings: np.ndarray
