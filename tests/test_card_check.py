@@ -130,7 +130,7 @@ def test_a_match_below_its_keys_floor_is_refused_without_reading_the_card(models
 
     monkeypatch.setattr(pipeline, "read_cards", lambda *_: pytest.fail("a frame below the floor was read"))
     below = analyse(frame, models, galleries(score + 0.01))
-    assert below.refused == f"cards with handwritten digits come close to tag: it needs {score + 0.01:.2f}"
+    assert below.refused == f"cards with handwritten digits come close to tag: it needs {score + 0.01:.3f}"
     assert below.result.found and below.result.label is None and not below.passes(0.0)
     above = analyse(frame, models, galleries(score - 0.01))
     assert not above.refused and above.result.label == "tag"

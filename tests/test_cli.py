@@ -436,7 +436,10 @@ def test_enrolling_an_object_that_digit_cards_come_close_to_warns(run, tmp_path,
     monkeypatch.setattr(pipeline, "digit_card_floor", lambda *_: 0.93)
     code, out, err = run("enroll", "--label", "tag", "--kind", "object", str(photo))
     assert code == 0 and "enrolled 1 reference" in out  # a warning, not a refusal
-    assert err.startswith("warning: Cards with handwritten digits look much like this object") and "0.93" in err
+    assert (
+        err.startswith("warning: Cards with handwritten digits look much like this object")
+        and "similarity of 0.930, not " in err
+    )
 
 
 def test_evaluate_objects_reports_every_safeguard(run, monkeypatch):

@@ -159,7 +159,7 @@ def _card_refusal(subject: Subject, found: Match | None, gallery: Gallery | None
         return ""
     if cards.below_floor(found.label, found.score):
         floor = cards.floors[found.label]
-        return f"cards with handwritten digits come close to {found.label}: it needs {floor:.2f}"
+        return f"cards with handwritten digits come close to {found.label}: it needs {floor:.3f}"
     if found.label not in cards.readings:
         return ""
     reading = read_cards(models["digit"], subject.input[None])[0]
@@ -214,7 +214,7 @@ def digit_card_warning(inputs: np.ndarray, models: Models, threshold: float) -> 
         return ""
     return (
         f"Cards with handwritten digits look much like this object to the model, so it will open only at a "
-        f"similarity of {floor:.2f}, not {threshold:.2f}. A more distinctive object opens more easily."
+        f"similarity of {floor:.3f}, not {threshold:.3f}. A more distinctive object opens more easily."
     )
 
 
