@@ -87,3 +87,19 @@ def test_keys_are_enrolled_at_every_framing_and_read_as_enrolled(models):
     assert trials.references.shape == (2, ENROLL_VIEWS * len(OBJECT_FRAMINGS), size)
     assert trials.reference_readings.shape == (2, ENROLL_VIEWS, models["digit"].card.embedding_size)
     assert trials.attempts.shape[0] == 2 and trials.attempts.shape[2] == size
+
+
+def test_the_test_seed_chooses_the_set_of_held_out_objects(models, monkeypatch):
+    from unlock_app.core import object_evaluation
+
+    seeds = []
+    collect = object_evaluation.collect
+
+    def recording(matcher, seed, *args, **kwargs):
+        seeds.append(seed)
+        return collect(matcher, seed, *args, **kwargs)
+
+    monkeypatch.setattr(object_evaluation, "collect", recording)
+    threshold = models["object"].threshold
+    object_evaluation.evaluate_objects(models["object"], threshold, 3, 5, objects=2, distractors=1, test_seed=31_000)
+    assert seeds == [31_000]
