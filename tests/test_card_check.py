@@ -4,9 +4,19 @@ import numpy as np
 import pytest
 from conftest import card_frames, digit, object_frames
 
-from unlock_app.core.card_check import DIGIT_CARD_MARGIN, CardCheck, digit_card_floor, read_cards, refused
+from enrollment.store import NewReference, ReferenceStore
+from unlock_app.core.card_check import (
+    DIGIT_CARD_MARGIN,
+    PALE_CHROMA,
+    CardCheck,
+    digit_card_floor,
+    paper_chroma,
+    read_cards,
+    read_references,
+    refused,
+)
 from unlock_app.core.matching import Gallery, key_similarities
-from unlock_app.core.pipeline import analyse, object_floors
+from unlock_app.core.pipeline import analyse, load_galleries, object_floors
 from unlock_app.core.preprocess import preprocess, preprocess_object
 
 NAN = [np.nan, np.nan]
@@ -71,11 +81,46 @@ def card_key(models):
     labels = ["nine card"] * len(crops)
     gallery = Gallery.build(models["object"].embed(crops), np.arange(len(crops)), labels)
     cards = CardCheck.build(
-        labels, read_cards(models["digit"], crops), models["digit"].threshold, models["digit"].prototypes
+        labels, read_references(models["digit"], crops), models["digit"].threshold, models["digit"].prototypes
     )
     assert "nine card" in cards.readings, "the card's views should read as a card with a character"
     empty = Gallery.build(np.zeros((0, 0)), [], [])
     return {"digit": empty, "object": Gallery(**{**gallery.__dict__, "cards": cards})}
+
+
+def test_paper_chroma_sees_colour_on_the_paper_not_in_the_ink_or_the_light():
+    white = np.ones((48, 48, 3))
+    white[20:28, 10:38] = (0.6, 0.1, 0.1)  # a dark blue stroke: in the darker half
+    warm = white * (0.80, 0.88, 0.95)  # the same card in warm light
+    stripes = np.zeros((48, 48, 3))
+    stripes[:, ::2] = (0.1, 0.2, 0.9)  # red and yellow stripes
+    stripes[:, 1::2] = (0.2, 0.9, 0.95)
+    chroma = paper_chroma(np.stack([white, warm, stripes]))
+    assert chroma[0] == 0.0 and np.isclose(chroma[1], 0.15)
+    assert chroma[2] > 3 * PALE_CHROMA
+
+
+def test_a_colourful_object_with_a_glyph_is_no_card_key(models):
+    # The same card with a 9 on yellow paper still reads as a card with a character to
+    # the digit model, but a key made of it is left to the object model.
+    views = [preprocess_object(frame) for frame in card_frames(9, 5, seed=80)]
+    crops = np.stack([view.input for view in views if view.found])
+    yellow = crops * np.array([0.35, 1.0, 1.0], np.float32)
+    assert np.isfinite(read_cards(models["digit"], yellow)).all()
+    readings = read_references(models["digit"], yellow)
+    assert np.isnan(readings).all()
+    assert CardCheck.build(["yellow card"] * len(crops), readings, 0.5).readings == {}
+    assert np.isfinite(read_references(models["digit"], crops)).all()  # the pale card reads
+
+
+def test_the_app_makes_card_keys_only_of_pale_cards(models, tmp_path):
+    store = ReferenceStore(tmp_path)
+    frames = card_frames(9, 5, seed=80)
+    crops = [view.input for view in map(preprocess_object, frames)]
+    store.add("white card", "object", [NewReference(f, c) for f, c in zip(frames, crops, strict=True)])
+    yellow = [crop * np.array([0.35, 1.0, 1.0], np.float32) for crop in crops]
+    store.add("yellow card", "object", [NewReference(f, c) for f, c in zip(frames, yellow, strict=True)])
+    assert set(load_galleries(store, models)["object"].cards.readings) == {"white card"}
 
 
 def test_a_card_with_another_digit_is_refused_for_a_card_key(models, card_key):

@@ -4,6 +4,7 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from unlock_app.core.card_check import read_references
 from unlock_app.core.decision import FrameResult, Policy, decide
 from unlock_app.core.object_evaluation import Trials, attempt_scores, card_checked, unlocks
 
@@ -78,11 +79,19 @@ def test_a_small_evaluation_runs_the_card_check_as_the_app_does(models):
     assert not evaluate_objects(models["object"], models["object"].threshold, 3, 5, objects=2)["card_check"]["on"]
 
 
-def test_keys_are_enrolled_at_every_framing_and_read_as_enrolled(models):
+def test_keys_are_enrolled_at_every_framing_and_read_as_enrolled(models, monkeypatch):
+    from unlock_app.core import object_evaluation
     from unlock_app.core.object_evaluation import ENROLL_VIEWS, TEST_SEED, collect
     from unlock_app.core.preprocess import OBJECT_FRAMINGS
 
+    read_keys = []  # the references are read as the app reads them (pale paper only)
+    monkeypatch.setattr(
+        object_evaluation,
+        "read_references",
+        lambda reader, crops: read_keys.append(len(crops)) or read_references(reader, crops),
+    )
     trials = collect(models["object"], TEST_SEED, 2, reader=models["digit"])
+    assert len(read_keys) == 2 and 0 < sum(read_keys) <= 2 * ENROLL_VIEWS
     size = models["object"].card.embedding_size
     assert trials.references.shape == (2, ENROLL_VIEWS * len(OBJECT_FRAMINGS), size)
     assert trials.reference_readings.shape == (2, ENROLL_VIEWS, models["digit"].card.embedding_size)

@@ -17,7 +17,7 @@ import torch
 
 from unlock_app.core import scene
 from unlock_app.core.camera import DEMO_OBJECTS, demo_digits, demo_object
-from unlock_app.core.card_check import CardCheck, read_cards
+from unlock_app.core.card_check import CardCheck, read_references
 from unlock_app.core.matching import Gallery, Matcher, match
 from unlock_app.core.model import resolve_device
 from unlock_app.core.pipeline import Models, analyse
@@ -126,7 +126,7 @@ def _card_keys(models: Models, frames: list[np.ndarray], count: int) -> Gallery:
     labels = [f"card {i % 10}" for i in range(len(crops))]
     gallery = Gallery.build(models["object"].embed_references(crops), np.arange(len(crops)), labels)
     digits = models["digit"]
-    cards = CardCheck.build(labels, read_cards(digits, crops), digits.threshold, digits.prototypes)
+    cards = CardCheck.build(labels, read_references(digits, crops), digits.threshold, digits.prototypes)
     return replace(gallery, cards=cards)
 
 

@@ -29,7 +29,7 @@ import cv2
 import numpy as np
 
 from unlock_app.core import scene
-from unlock_app.core.card_check import digit_card_floor, read_cards, refused
+from unlock_app.core.card_check import digit_card_floor, read_cards, read_references, refused
 from unlock_app.core.decision import Policy
 from unlock_app.core.evaluation import PairScores, verification_metrics
 from unlock_app.core.matching import Matcher, key_similarities
@@ -67,9 +67,10 @@ class Trials:
         int64 (A,): the key each attempt's object belongs to, -1 for an empty scene or a
         digit card.
     reference_readings, attempt_readings : numpy.ndarray or None
-        The digit model's readings of the same crops (:func:`card_check.read_cards`),
-        (K, ENROLL_VIEWS, D) (views as enrolled) and shaped like ``attempts``; None for
-        no card check.
+        The digit model's readings of the same crops, as the app reads references
+        (:func:`card_check.read_references`), (K, ENROLL_VIEWS, D) (views as enrolled),
+        and frames (:func:`card_check.read_cards`), shaped like ``attempts``; None for no
+        card check.
     card_threshold : float
         The digit model's threshold for the card check.
     card_prototypes : numpy.ndarray or None
@@ -159,7 +160,10 @@ def collect(
     def read(crops: np.ndarray) -> np.ndarray:
         return read_cards(reader, crops)
 
-    readings = embed_all(read, read, reader.card.embedding_size, 1)
+    def read_keys(crops: np.ndarray) -> np.ndarray:
+        return read_references(reader, crops)
+
+    readings = embed_all(read_keys, read, reader.card.embedding_size, 1)
     return Trials(references, attempts, owner, *readings, reader.threshold, reader.prototypes, floors)
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from unlock_app.core.card_check import CardCheck, digit_card_floor, read_cards
+from unlock_app.core.card_check import CardCheck, digit_card_floor, read_cards, read_references
 from unlock_app.core.decision import FrameResult, Policy
 from unlock_app.core.matching import Gallery, Match, Matcher, match
 from unlock_app.core.model import default_weights
@@ -195,7 +195,7 @@ def load_galleries(store, models: Models) -> dict[str, Gallery]:
     objects = [reference for reference in store.references() if reference.kind == "object"]
     if objects:
         labels = [reference.label for reference in objects]
-        readings = read_cards(models["digit"], np.stack([reference.input for reference in objects]))
+        readings = read_references(models["digit"], np.stack([reference.input for reference in objects]))
         digits = models["digit"]
         floors = object_floors(galleries["object"], models["object"])
         cards = CardCheck.build(labels, readings, digits.threshold, digits.prototypes, floors)
