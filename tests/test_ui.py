@@ -663,3 +663,24 @@ def test_settings_dialog_keeps_a_threshold_per_kind(qtbot, make_window, monkeypa
     assert saved.object_threshold == 0.9 and saved.threshold is None
     assert window.attempt.policy.threshold_for("object") == 0.9
     assert window.live_view.thresholds["object"] == 0.9
+
+
+def test_enrollment_dialog_makes_room_for_its_warnings(qtbot, models, profile):
+    from unlock_app.core.camera import LatestFrame
+
+    store = ReferenceStore(profile)
+    dialog = _enrollment_dialog(models, store, LatestFrame())
+    qtbot.addWidget(dialog)
+    dialog.show()
+    qtbot.waitExposed(dialog)
+    size, picture = dialog.size(), dialog.preview.height()
+    dialog.warning.setText("\n".join(["A warning about these samples that says what to do about them."] * 3))
+    qtbot.waitUntil(lambda: dialog.warning.height() >= 3 * dialog.warning.fontMetrics().lineSpacing())
+    # The window keeps its size (not every window manager lets it grow) and nothing is
+    # drawn over anything else: the picture shrinks instead.
+    assert dialog.size() == size and dialog.preview.height() < picture
+    widgets = [dialog.preview, dialog.label, dialog.auto, dialog.thumbnails, dialog.warning, dialog.buttons]
+    for upper, lower in itertools.pairwise(widgets):
+        assert upper.geometry().bottom() < lower.geometry().top(), (upper, lower)
+    assert dialog.buttons.geometry().bottom() < dialog.height()
+    store.close()

@@ -63,7 +63,7 @@ class EnrollmentDialog(QDialog):
     ) -> None:
         super().__init__(parent)
         self.setWindowTitle("Enroll a key")
-        self.resize(820, 640)
+        self.resize(820, 700)
         self.buffer = buffer
         self.models = models
         self.store = store
@@ -77,6 +77,9 @@ class EnrollmentDialog(QDialog):
         self._frame_width = 640
 
         self.preview = LiveView()
+        # The picture gives way to warnings, so the dialog need not grow to show them (not
+        # every window manager lets it, and then they were drawn over the picture).
+        self.preview.setMinimumSize(400, 240)
         # A click on the picture takes the focus from the label, so that the demo camera's
         # keys reach the camera.
         self.preview.setFocusPolicy(Qt.FocusPolicy.ClickFocus)
