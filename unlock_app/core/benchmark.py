@@ -17,7 +17,7 @@ import torch
 
 from unlock_app.core import scene
 from unlock_app.core.camera import DEMO_OBJECTS, demo_digits, demo_object
-from unlock_app.core.card_check import CardCheck, read_references
+from unlock_app.core.card_check import CardCheck, read_cards
 from unlock_app.core.matching import Gallery, Matcher, match
 from unlock_app.core.model import resolve_device
 from unlock_app.core.pipeline import Models, analyse
@@ -119,14 +119,16 @@ def run(weights: Mapping[str, Path | None] | None, device: str, frames: int = 30
 
 def _card_keys(models: Models, frames: list[np.ndarray], count: int) -> Gallery:
     """``count`` object references of cards with a digit, with their card check.  The
-    keys' floors are left out: they would spare most frames the reading, and this is
-    the case where every frame takes it."""
+    keys' floors are left out, and every reference is read as a card, even one seen in
+    light too coloured to count as pale (:func:`card_check.read_references`): either
+    would spare some frames the reading, and this is the case where every frame takes
+    it."""
     views = (preprocess_object(frame) for frame in frames)
     crops = np.stack([view.input for view in views if view.found][:count])
     labels = [f"card {i % 10}" for i in range(len(crops))]
     gallery = Gallery.build(models["object"].embed_references(crops), np.arange(len(crops)), labels)
     digits = models["digit"]
-    cards = CardCheck.build(labels, read_references(digits, crops), digits.threshold, digits.prototypes)
+    cards = CardCheck.build(labels, read_cards(digits, crops), digits.threshold, digits.prototypes)
     return replace(gallery, cards=cards)
 
 
