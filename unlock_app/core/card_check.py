@@ -5,8 +5,9 @@ card with a handwritten digit on it (a pale card with one thin stroke, say, agai
 card with a 1): a "lamb", in biometrics' terms, that one kind of impostor opens easily.
 So the object model's weights come with a cohort of digit cards (``COHORT_PER_CLASS``
 of each digit from the digit model's training split, each drawn on a card and seen by a
-synthetic webcam in ``COHORT_LOOKS`` scenes; see :func:`object_training.digit_card_cohort`), and a frame must
-beat the cohort's best score against a key by ``DIGIT_CARD_MARGIN`` to count for it.
+synthetic webcam in ``COHORT_LOOKS`` scenes; see
+:func:`object_training.digit_card_cohort`), and a frame must beat the cohort's best
+score against a key by ``DIGIT_CARD_MARGIN`` to count for it.
 For almost every key the floor lies far below the threshold and changes nothing.
 
 A second opinion for object keys that are plain cards with one character on them.
