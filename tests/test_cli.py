@@ -437,8 +437,8 @@ def test_enrolling_an_object_that_digit_cards_come_close_to_warns(run, tmp_path,
     code, out, err = run("enroll", "--label", "tag", "--kind", "object", str(photo))
     assert code == 0 and "enrolled 1 reference" in out  # a warning, not a refusal
     assert (
-        err.startswith("warning: Cards with handwritten digits look much like this object")
-        and "similarity of 0.930, not " in err
+        err.startswith("warning: To the model this object looks much like a card with a handwritten digit")
+        and "similarity of 0.930 instead of " in err
     )
 
 

@@ -635,7 +635,7 @@ def test_enrollment_dialog_warns_of_an_object_that_digit_cards_come_close_to(
     # A cohort of digit cards that look just like this object: its floor is above the threshold.
     monkeypatch.setattr(models["object"], "digit_card_cohort", models["object"].embed(dialog.samples[0].input))
     dialog.import_files([str(photo)])
-    assert "Cards with handwritten digits look much like this object" in dialog.warning.text()
+    assert "looks much like a card with a handwritten digit" in dialog.warning.text()
     dialog.label.setText("tag")
     dialog.buttons.button(dialog.buttons.StandardButton.Save).click()  # a warning: it may still be saved
     assert dialog.result() == QDialog.DialogCode.Accepted

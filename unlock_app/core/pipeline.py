@@ -213,8 +213,9 @@ def digit_card_warning(inputs: np.ndarray, models: Models, threshold: float) -> 
     if floor <= threshold:
         return ""
     return (
-        f"Cards with handwritten digits look much like this object to the model, so it will open only at a "
-        f"similarity of {floor:.3f}, not {threshold:.3f}. A more distinctive object opens more easily."
+        f"To the model this object looks much like a card with a handwritten digit, so, to keep such cards out, "
+        f"it opens only at a similarity of {floor:.3f} instead of {threshold:.3f}: expect to need more tries. "
+        "An object without digits or letters on it opens more easily."
     )
 
 
