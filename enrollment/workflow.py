@@ -40,7 +40,7 @@ def from_images(files: Sequence[str | Path], kind: Kind = "digit") -> list[NewRe
             continue
         subject = preprocess_kind(image, kind, ink="auto")
         if not subject.found:
-            problems.append(f"{file}: {subject.quality.reason}; crop or retake the photo so the key is centred")
+            problems.append(f"{file}: {subject.quality.reason}; use a well-lit photo with the key filling its middle")
             continue
         items.append(NewReference(image, subject.input))
     if problems:

@@ -357,6 +357,16 @@ def test_snapshots_follow_the_setting(run, tmp_path):
     assert entries[1]["snapshot"] is None and entries[2]["snapshot"] is None
 
 
+def test_a_photo_without_a_key_says_what_to_do_and_stores_nothing(run, tmp_path):
+    dark = tmp_path / "dark.png"
+    cv2.imwrite(str(dark), np.zeros((480, 640, 3), np.uint8))
+    for kind in ("digit", "object"):
+        code, _, err = run("enroll", "--label", "key", "--kind", kind, str(dark))
+        assert code == 2 and f"{dark}: too dark; use a well-lit photo with the key filling its middle" in err
+    _, listing, _ = run("list", "--json")
+    assert json.loads(listing) == []
+
+
 def test_every_bad_file_gets_its_own_line(run, tmp_path):
     empty = tmp_path / "empty.png"
     empty.write_bytes(b"")
