@@ -23,7 +23,7 @@ from unlock_app.core.matching import Gallery
 from unlock_app.core.pipeline import Models, analyse
 from unlock_app.core.preprocess import preprocess
 from unlock_app.core.settings import Settings
-from unlock_app.core.training import load_split
+from unlock_app.lab.digits import load_split
 
 SEED = 7
 

@@ -22,7 +22,7 @@ from unlock_app.core.audit import AuditLog
 from unlock_app.core.camera import DemoCamera
 from unlock_app.core.pipeline import Models
 from unlock_app.core.settings import Settings
-from unlock_app.ui.app import STYLE_SHEET
+from unlock_app.ui.app import dress
 from unlock_app.ui.enrollment_dialog import EnrollmentDialog
 from unlock_app.ui.main_window import MainWindow
 from unlock_app.ui.settings_dialog import SettingsDialog
@@ -38,7 +38,7 @@ def wait(milliseconds: int) -> None:
 
 def main() -> int:
     app = QApplication(sys.argv[:1])
-    app.setStyleSheet((paths.bundled("resources") / STYLE_SHEET).read_text(encoding="utf-8"))
+    dress(app)
     profile = Path(tempfile.mkdtemp(prefix="unlock-app-shots-"))
     digits = paths.bundled("resources") / "digits"
     store = ReferenceStore(profile)
@@ -101,6 +101,7 @@ def main() -> int:
     dialog.kind.setCurrentIndex(dialog.kind.findData("object"))
     dialog.label.setText("badge")
     dialog.show()
+    dialog.start_button.click()
     for _ in range(100):
         wait(100)
         if len(dialog.samples) >= 4:

@@ -67,3 +67,12 @@ def test_damaged_log_is_named_and_left_alone(tmp_path):
 def test_unknown_outcome_is_refused(tmp_path):
     with pytest.raises(ValueError):
         AuditLog(tmp_path).record("maybe", score=None, label=None, reference_id=None, frames=0, source="x")
+
+
+def test_the_lockout_says_how_many_attempts_are_left_and_what_the_next_failure_costs():
+    lockout = Lockout(0, 0.0)
+    seen = []
+    for _ in range(6):
+        seen.append((lockout.attempts_left(), lockout.next_lockout()))
+        lockout = lockout_after(lockout, success=False, now=1000.0)
+    assert seen == [(5, 0.0), (4, 0.0), (3, 0.0), (2, 0.0), (1, 30.0), (1, 60.0)]

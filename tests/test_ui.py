@@ -39,7 +39,7 @@ def make_window(qtbot, models, profile):
             if isinstance(label, str):  # a demo object, enrolled from three views
                 store.add(label, "object", _object_views(label))
             else:
-                store.add(str(label), "digit", from_images([DIGITS / f"{label}_0.png", DIGITS / f"{label}_1.png"]))
+                store.add(str(label), "digit", from_images([DIGITS / f"{label}_0.png", DIGITS / f"{label}_2.png"]))
         window = MainWindow(
             camera=camera,
             models=models,
@@ -69,7 +69,7 @@ def _object_views(letter: str) -> list:
 
 
 def _video(tmp_path: Path, label: int, frames: int = 45, seed: int = 5) -> str:
-    return str(write_video(tmp_path / f"{label}-{seed}.avi", card_frames(label, frames, seed=seed, index=2)))
+    return str(write_video(tmp_path / f"{label}-{seed}.avi", card_frames(label, frames, seed=seed, index=1)))
 
 
 def test_showing_the_enrolled_digit_opens_the_panel(qtbot, make_window, tmp_path):
@@ -123,10 +123,10 @@ def test_demo_camera_keys_work_in_the_enrollment_dialog_but_not_in_its_label(qtb
     qtbot.waitExposed(dialog)
     dialog.activateWindow()
     qtbot.waitActive(dialog)
-    # The label has the focus at first; a click on the picture takes it, and then keys
-    # (delivered as the keyboard does: to the window, which passes them to the focus) go
-    # to the camera: a new user enrolls a demo object through the first-run dialog.
-    qtbot.mouseClick(dialog.preview, Qt.MouseButton.LeftButton)
+    # The label does not have the focus at first, so keys (delivered as the keyboard does:
+    # to the window, which passes them to the focus) go to the camera: a new user
+    # enrolls a demo object through the first-run dialog without a click first.
+    assert not dialog.label.hasFocus()
     QTest.keyClick(dialog.windowHandle(), Qt.Key.Key_C)
     assert demo.digit == "c" and dialog.label.text() == ""
     dialog.label.setFocus()
@@ -201,11 +201,17 @@ def test_enrollment_dialog_captures_by_itself_and_saves_one_key(qtbot, models, p
     qtbot.addWidget(dialog)
     dialog.count.setValue(3)
     frames = iter(card_frames(4, 200, seed=9))
+    messages = []
 
     def feed() -> bool:
         buffer.put(next(frames))
+        messages.append(dialog.preview.message)
         return len(dialog.samples) >= 3
 
+    # Nothing is taken before the user starts: the key in view may be the last one.
+    qtbot.waitUntil(lambda: feed() or dialog._steady(), timeout=20000)  # it would be taken now
+    assert dialog.samples == [] and "press Start capturing" in dialog.preview.message
+    dialog.start_button.click()
     qtbot.waitUntil(lambda: feed(), timeout=20000)
     assert not dialog.buttons.button(dialog.buttons.StandardButton.Save).isEnabled()  # no label yet
     dialog.thumbnails.item(0).setSelected(True)
@@ -252,6 +258,11 @@ def test_settings_dialog_threshold_moves_the_rates_and_persists(qtbot, make_wind
         assert dialog.rates.text() != strict
         far, frr = shown.rates(0.01)
         assert far > 0.5 and frr == 0.0
+        assert dialog.plot.note == "" and "false rejects 0.0% of" in dialog.rates.text()
+        dialog.kind.setCurrentIndex(dialog.kind.findData("object"))  # no object key enrolled: say so
+        assert "No object key enrolled" in dialog.plot.note and "no object key is enrolled" in dialog.rates.text()
+        assert "n/a" not in dialog.rates.text()
+        dialog.kind.setCurrentIndex(dialog.kind.findData("digit"))
         dialog.spin.setValue(0.8)
         assert dialog.slider.value() == 800
         dialog.frames_required.setValue(2)
@@ -274,16 +285,25 @@ def test_notes_are_saved_and_reloaded(qtbot, make_window, profile):
     assert (profile / "notes.txt").read_text() == "the safe code is 1234"
 
 
-def test_reference_manager_delete(qtbot, make_window, monkeypatch):
+def test_keys_tab_shows_one_entry_per_key_and_deletes_a_whole_key(qtbot, make_window, monkeypatch):
     from PySide6.QtWidgets import QMessageBox
 
     window = make_window(lambda: DemoCamera(None), enrolled=(7, 3))
     window.lock_state.set_unlocked(True)
-    assert window.panel.references.count() == 4
-    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.Yes)
-    window.panel.references.item(0).setSelected(True)
+    keys = window.panel.keys
+    assert keys.count() == 2  # two keys of two samples each, not four tiles
+    assert [keys.item(row).text().splitlines()[0] for row in range(2)] == ["7", "3"]
+    assert all("digit card · 2 samples" in keys.item(row).text() for row in range(2))
+    assert not keys.item(0).icon().isNull()
+    asked = []
+    monkeypatch.setattr(
+        QMessageBox, "question", lambda parent, title, text: asked.append(text) or QMessageBox.StandardButton.Yes
+    )
+    keys.item(0).setSelected(True)
     window.panel.delete_button.click()
-    assert window.panel.references.count() == 3 and len(window.galleries["digit"]) == 3
+    assert asked and "the key '7'" in asked[0]
+    assert keys.count() == 1 and len(window.galleries["digit"]) == 2
+    assert {r.label for r in window.store.references()} == {"3"}
 
 
 def test_camera_lost_is_reported_and_recovers(qtbot, make_window, tmp_path):
@@ -317,12 +337,27 @@ def test_no_display_is_one_clear_line(monkeypatch, capsys):
     assert len(error.splitlines()) == 1 and "no display" in error and "offscreen" in error
 
 
-def test_no_webcam_falls_back_to_the_demo_camera_with_a_banner():
+def test_the_application_has_its_icon_and_a_style_sheet_whose_icons_exist(qapp):
+    import re
+
+    from unlock_app.ui.app import dress
+
+    dress(qapp)
+    try:
+        assert not qapp.windowIcon().pixmap(32).isNull()  # the SVG was found and rendered
+        images = re.findall(r"url\(([^)]+)\)", qapp.styleSheet())
+        assert images and all(Path(image).is_file() for image in images)
+    finally:
+        qapp.setStyleSheet("")
+
+
+def test_no_webcam_falls_back_to_the_demo_camera_on_an_empty_desk_with_a_banner():
     from unlock_app.ui.app import choose_camera
 
     source, spec, banner = choose_camera("97", "")
-    assert isinstance(source, DemoCamera) and spec == "demo"
-    assert "camera 97" in banner and "demo camera" in banner and "A-H hold up an object" in banner
+    # Nothing held up until the user picks something: an enrolled key must not open by itself.
+    assert isinstance(source, DemoCamera) and source.digit is None and spec == "demo:none"
+    assert "camera 97" in banner and "empty desk" in banner and "keys 0-9" in banner and "A-H" in banner
     source, spec, banner = choose_camera("demo:3", "")
     assert source.digit == 3 and banner == ""
 
@@ -414,10 +449,20 @@ def test_after_a_lock_the_key_must_leave_the_view_first(qtbot, make_window):
 def test_a_wrong_key_again_and_again_locks_out_and_the_window_says_so(qtbot, make_window, monkeypatch):
     demo = DemoCamera(3, seed=12)
     window = make_window(lambda: demo, enrolled=(7,), settings=Settings(attempt_timeout=0.5))
-    qtbot.waitUntil(lambda: window.lockout.remaining() > 0, timeout=30000)
+    warned = []
+
+    def warned_before_the_lockout():
+        window._on_text_timer()
+        if window.lockout.remaining() == 0 and window.lockout.failures == 4:
+            warned.append(window.live_view.message)
+        return window.lockout.remaining() > 0
+
+    qtbot.waitUntil(warned_before_the_lockout, timeout=30000)
+    assert warned and all(message.endswith("1 attempt left before a 30 s lockout") for message in warned)
     assert window.lockout.failures == 5
     window._on_text_timer()
     assert window.live_view.message.startswith("Locked out after 5 failed attempts: try again in 0:")
+    assert window.camera_label.text() == "Camera: demo camera, live"
     assert window.inference.paused and window.live_view.analysis is None  # no scores to probe with
     demo.show(7)  # the right key, but matching has stopped
     start = window.buffer.latest().index
@@ -429,7 +474,7 @@ def test_a_wrong_key_again_and_again_locks_out_and_the_window_says_so(qtbot, mak
 
 
 def test_a_frozen_picture_of_the_key_never_unlocks(qtbot, make_window, tmp_path):
-    still = card_frames(7, 1, seed=11, index=2)[0]
+    still = card_frames(7, 1, seed=11, index=1)[0]
     video = str(write_video(tmp_path / "still.avi", [still] * 90))
     window = make_window(lambda: open_camera(video))
     qtbot.waitUntil(lambda: window._camera_state == "frozen", timeout=10000)
@@ -459,7 +504,7 @@ def test_a_missing_reference_image_costs_only_its_thumbnail(qtbot, make_window, 
     for reference in window.store.references():
         reference.image.unlink()  # the model input is in the database: matching goes on
     qtbot.waitUntil(lambda: window.lock_state.unlocked, timeout=20000)
-    assert window.panel.references.count() == 2
+    assert window.panel.keys.count() == 1 and "2 samples" in window.panel.keys.item(0).text()
 
 
 class _OddCamera:
@@ -503,7 +548,7 @@ def _run_app(monkeypatch, data, **overrides):
     """Run the app's start-up for real; returns its exit code and what its window showed."""
     from PySide6.QtWidgets import QMessageBox
 
-    from unlock_app.cli import build_parser
+    from unlock_app.cli import build_parser, weights_of
     from unlock_app.ui import app as app_module
 
     seen = {}
@@ -520,7 +565,7 @@ def _run_app(monkeypatch, data, **overrides):
     args = build_parser().parse_args(["--data-dir", str(data), "--device", "cpu", "--camera", "demo"])
     for key, value in overrides.items():
         setattr(args, key, value)
-    code = app_module.run(args)
+    code = app_module.run(args, weights_of(args))
     QApplication.processEvents()  # anything the start-up queued runs while the patches hold
     return code, seen
 
@@ -536,7 +581,7 @@ def test_an_unreadable_settings_file_is_named_and_the_defaults_used(tmp_path, mo
 
 @pytest.mark.parametrize("kind", ["digit", "object"])
 def test_tampered_weights_stop_the_app_before_any_window(tmp_path, monkeypatch, qtbot, kind):
-    from unlock_app.core.model import card_path, default_weights
+    from unlock_app.core.model_card import card_path, default_weights
 
     weights = tmp_path / "w.safetensors"
     data = bytearray(default_weights(kind).read_bytes())
@@ -594,7 +639,10 @@ def test_enrollment_dialog_takes_an_object_as_several_turned_views(qtbot, models
     buffer = LatestFrame()
     dialog = _enrollment_dialog(models, store, buffer)
     qtbot.addWidget(dialog)
+    dialog.start_button.click()
     dialog.kind.setCurrentIndex(dialog.kind.findData("object"))
+    assert not dialog.capturing  # another kind: the user starts again once it is in view
+    dialog.start_button.click()
     dialog.count.setValue(3)
     # The user turns the object between views: each stretch of frames is another pose.
     frames = itertools.cycle([frame for seed in range(70, 76) for frame in object_frames("c", 20, seed)])
@@ -665,7 +713,7 @@ def test_settings_dialog_keeps_a_threshold_per_kind(qtbot, make_window, monkeypa
     assert window.live_view.thresholds["object"] == 0.9
 
 
-def test_enrollment_dialog_makes_room_for_its_warnings(qtbot, models, profile):
+def test_enrollment_dialog_has_room_for_its_warnings_from_the_start(qtbot, models, profile):
     from unlock_app.core.camera import LatestFrame
 
     store = ReferenceStore(profile)
@@ -673,12 +721,15 @@ def test_enrollment_dialog_makes_room_for_its_warnings(qtbot, models, profile):
     qtbot.addWidget(dialog)
     dialog.show()
     qtbot.waitExposed(dialog)
-    size, picture = dialog.size(), dialog.preview.height()
+    size, layout = dialog.size(), (dialog.preview.geometry(), dialog.label.geometry())
+    assert dialog.warning.height() >= 3 * dialog.warning.fontMetrics().lineSpacing()
+    for text in ("\n".join(["A warning about these samples that says what to do about them."] * 3), ""):
+        dialog.warning.setText(text)
+        QApplication.processEvents()
+        # Nothing moves under the pointer, the window keeps its size (not every window
+        # manager lets it grow) and nothing is drawn over anything else.
+        assert dialog.size() == size and (dialog.preview.geometry(), dialog.label.geometry()) == layout
     dialog.warning.setText("\n".join(["A warning about these samples that says what to do about them."] * 3))
-    qtbot.waitUntil(lambda: dialog.warning.height() >= 3 * dialog.warning.fontMetrics().lineSpacing())
-    # The window keeps its size (not every window manager lets it grow) and nothing is
-    # drawn over anything else: the picture shrinks instead.
-    assert dialog.size() == size and dialog.preview.height() < picture
     widgets = [dialog.preview, dialog.label, dialog.auto, dialog.thumbnails, dialog.warning, dialog.buttons]
     for upper, lower in itertools.pairwise(widgets):
         assert upper.geometry().bottom() < lower.geometry().top(), (upper, lower)

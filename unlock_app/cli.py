@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
+
+from unlock_app import __version__
 
 EXIT_OK, EXIT_DENY, EXIT_BAD_INPUT, EXIT_LOCKED_OUT = 0, 1, 2, 3
 
@@ -29,6 +32,7 @@ def build_parser() -> argparse.ArgumentParser:
             "enroll keys, verify and identify images or camera streams, and more."
         ),
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     parser.add_argument("--data-dir", metavar="DIR", help="keep references and settings in DIR (a separate profile)")
     parser.add_argument(
         "--weights", metavar="PATH", help="digit model weights (.safetensors with its .json card beside it)"
@@ -61,14 +65,14 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="S",
         help="seconds to capture for (default 30)",
     )
-    enroll.add_argument("images", nargs="*", metavar="IMAGE")
+    enroll.add_argument("images", nargs="*", metavar="IMAGE", help="image files, each one reference (object: one view)")
 
     listing = commands.add_parser("list", help="the references")
     listing.add_argument("--json", action="store_true")
 
     remove = commands.add_parser("remove", help="delete references by id, or every reference with a label")
-    remove.add_argument("--label")
-    remove.add_argument("ids", nargs="*", type=int, metavar="ID")
+    remove.add_argument("--label", help="remove the whole key with this label")
+    remove.add_argument("ids", nargs="*", type=_reference_id, metavar="ID", help="reference ids, as list shows them")
 
     verify = commands.add_parser("verify", help="each image as a one-frame attempt, or a live attempt on a camera")
     verify.add_argument("--camera", metavar="SPEC", help="a camera: index, video file, URL or demo")
@@ -76,37 +80,59 @@ def build_parser() -> argparse.ArgumentParser:
         "--timeout", type=_positive_float, default=None, metavar="S", help="seconds (default: the setting, 5)"
     )
     verify.add_argument("--json", action="store_true")
-    verify.add_argument("images", nargs="*", metavar="IMAGE")
+    verify.add_argument("images", nargs="*", metavar="IMAGE", help="image files, each a one-frame attempt")
 
     identify = commands.add_parser("identify", help="the label of the nearest reference for each image")
     identify.add_argument("--json", action="store_true")
-    identify.add_argument("images", nargs="+", metavar="IMAGE")
+    identify.add_argument("images", nargs="+", metavar="IMAGE", help="image files to label")
 
     log = commands.add_parser("log", help="the audit log of unlock attempts, newest first")
     log.add_argument("--limit", type=_positive_int, default=50, metavar="N", help="how many (default 50)")
     log.add_argument("--json", action="store_true")
 
-    config = commands.add_parser("config", help="show or set a setting (threshold, frames_required, ...)")
-    config.add_argument("key", nargs="?")
-    config.add_argument("value", nargs="?")
+    from unlock_app.core.settings import describe_settings
+
+    config = commands.add_parser(
+        "config",
+        help="show or set a setting (threshold, frames_required, ...)",
+        description="Show every setting, show one, or set one; 'default' as VALUE goes back to the default.",
+        epilog="settings:\n" + "\n".join(f"  {key:<20}{text}" for key, text in describe_settings()),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    config.add_argument("key", nargs="?", metavar="KEY", help="a setting's name (all of them when left out)")
+    config.add_argument("value", nargs="?", metavar="VALUE", help="its new value, or 'default'")
 
     train = commands.add_parser("train", help="train a model from scratch (needs the 'train' extra)")
     train.add_argument("--kind", choices=("digit", "object"), default="digit", help="which model (default digit)")
-    train.add_argument("--epochs", type=_positive_int, help="passes over the training inputs (default 14; object 22)")
-    train.add_argument("--views", type=int, help="synthetic webcam frames per training digit or object (default 5)")
+    train.add_argument("--epochs", type=_positive_int, help="passes over the training inputs (default 14)")
+    train.add_argument("--views", type=int, help="training-world frames per training item (default 5)")
     train.add_argument("--seed", type=int, help="random seed (default 0)")
-    train.add_argument(
-        "--limit", type=_positive_int, help="use only N training digits per class, or N objects (a quick run)"
-    )
+    train.add_argument("--limit", type=_positive_int, help="use only N items of each source (a quick run)")
     train.add_argument(
         "--output",
         metavar="PATH",
         help="where to write the weights (default: --weights or --object-weights, else the shipped file)",
     )
 
-    evaluate = commands.add_parser("evaluate", help="accuracy on held-out digits or objects (needs the 'train' extra)")
-    evaluate.add_argument("--kind", choices=("digit", "object"), default="digit", help="which model (default digit)")
+    evaluate = commands.add_parser(
+        "evaluate", help="accuracy on held-out keys in the training and the unseen camera world (needs 'train')"
+    )
+    evaluate.add_argument("--kind", choices=("digit", "object", "all"), default="all", help="which keys (default all)")
+    evaluate.add_argument(
+        "--world",
+        choices=("training", "unseen", "both"),
+        default="both",
+        help="which camera world (default both; the unseen one is never trained or tuned on)",
+    )
+    evaluate.add_argument(
+        "--quick", action="store_true", help="a smaller measurement (a few minutes less, wider intervals)"
+    )
     evaluate.add_argument("--json", action="store_true")
+
+    commands.add_parser(
+        "install-desktop-entry",
+        help="add unlock-app to the desktop's application menu (Linux: a .desktop file and its icon)",
+    )
 
     benchmark = commands.add_parser("benchmark", help="per-frame speed of preprocessing, embedding and matching")
     benchmark.add_argument("--frames", type=_positive_int, default=300, help="frames per measurement (default 300)")
@@ -120,22 +146,29 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command is None:
         from unlock_app.ui.app import run
 
-        return run(args)
+        return run(args, weights_of(args))
     try:
-        return COMMANDS[args.command](args)
+        code = COMMANDS[args.command](args)
+        sys.stdout.flush()  # a closed pipe shows here, inside the handler, not at exit
+        return code
+    except BrokenPipeError:
+        # The reader (head, a pager) stopped early: that is not an error. Python would
+        # report the pipe again when it flushes stdout at exit, so point stdout elsewhere.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_OK
     except UsageError as error:
         for line in str(error).splitlines():
-            print(f"unlock-app: {line}", file=sys.stderr)
+            _error(line)
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:
-        print("unlock-app: interrupted", file=sys.stderr)
+        _error("interrupted")
         return 130
     except Exception as error:
         # Known problems (bad file, model, store, camera) carry a message for the user.
         known = _known_errors()
         if isinstance(error, known):
             for line in str(error).splitlines():  # one line per bad file, each named
-                print(f"unlock-app: {line}", file=sys.stderr)
+                _error(line)
             return EXIT_BAD_INPUT
         raise
 
@@ -146,10 +179,11 @@ def _known_errors() -> tuple[type[Exception], ...]:
     from unlock_app.core.audit import AuditError
     from unlock_app.core.camera import CameraError
     from unlock_app.core.images import ImageError
-    from unlock_app.core.model import ModelError
-    from unlock_app.core.objects import ObjectDataError
+    from unlock_app.core.model_card import ModelError
     from unlock_app.core.settings import SettingsError
-    from unlock_app.core.training import TrainingDataError
+    from unlock_app.lab.digits import TrainingDataError
+    from unlock_app.lab.objects import ObjectDataError
+    from unlock_app.lab.sources import LabDataError
 
     return (
         StoreError,
@@ -160,6 +194,7 @@ def _known_errors() -> tuple[type[Exception], ...]:
         SettingsError,
         TrainingDataError,
         ObjectDataError,
+        LabDataError,
         AuditError,
     )
 
@@ -178,7 +213,7 @@ class _Profile:
         self.config = paths.config_dir(args.data_dir)
         self.settings, warnings = settings.load(self.config)
         for warning in warnings:
-            print(f"unlock-app: warning: {warning}", file=sys.stderr)
+            _error(f"warning: {warning}")
         self._store = None
         self._models = None
         self._audit = None
@@ -205,7 +240,9 @@ class _Profile:
         remaining = lockout.remaining()
         if remaining <= 0:
             return None
-        return f"locked out for {remaining:.0f} more seconds after {lockout.failures} failed attempts in a row"
+        return (
+            f"locked out for {remaining:.0f} more seconds after {_plural(lockout.failures, 'failed attempt')} in a row"
+        )
 
     @property
     def models(self):
@@ -236,17 +273,39 @@ def weights_of(args: argparse.Namespace) -> dict[str, Path | None]:
 
 
 def _positive_int(text: str) -> int:
-    value = int(text)
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a whole number, not {text!r}") from None
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
     return value
 
 
 def _positive_float(text: str) -> float:
-    value = float(text)
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a number, not {text!r}") from None
     if not value > 0:
         raise argparse.ArgumentTypeError(f"must be more than 0, not {text}")
     return value
+
+
+def _reference_id(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a reference id (a number, as list shows it)") from None
+
+
+def _plural(count: int, noun: str) -> str:
+    return f"{count} {noun}{'s' * (count != 1)}"
+
+
+def _error(message: str) -> None:
+    """One problem, on stderr, in the one form every command uses."""
+    print(f"unlock-app: {message}", file=sys.stderr)
 
 
 def _print_json(value: object) -> None:
@@ -300,7 +359,7 @@ def _enroll(args: argparse.Namespace) -> int:
     except ValueError as error:  # the label belongs to a key of the other kind
         raise UsageError(f"--label {label!r}: {error}") from None
     profile.galleries()  # embed now, so the first unlock does not wait for it
-    print(f"enrolled {len(ids)} reference{'s' * (len(ids) != 1)} for {label!r}: ids {', '.join(map(str, ids))}")
+    print(f"enrolled {_plural(len(ids), 'reference')} for {label!r}: ids {', '.join(map(str, ids))}")
     if args.kind == "object":
         import numpy as np
 
@@ -309,7 +368,7 @@ def _enroll(args: argparse.Namespace) -> int:
         inputs = np.stack([item.input for item in items])
         warning = digit_card_warning(inputs, profile.models, profile.policy.threshold_for("object"))
         if warning:
-            print(f"warning: {warning}", file=sys.stderr)
+            _error(f"warning: {warning}")
     return EXIT_OK
 
 
@@ -331,9 +390,10 @@ def _list(args: argparse.Namespace) -> int:
     elif not references:
         print("no references enrolled yet: unlock-app enroll --label LABEL IMAGE...")
     else:
-        print(f"{'id':>5}  {'label':<20} {'kind':<7} created")
+        width = max(len("label"), *(len(r.label) for r in references))
+        print(f"{'id':>5}  {'label':<{width}}  {'kind':<7} created")
         for r in references:
-            print(f"{r.id:>5}  {r.label:<20} {r.kind:<7} {r.created:%Y-%m-%d %H:%M}")
+            print(f"{r.id:>5}  {r.label:<{width}}  {r.kind:<7} {r.created:%Y-%m-%d %H:%M}")
     return EXIT_OK
 
 
@@ -345,14 +405,12 @@ def _remove(args: argparse.Namespace) -> int:
     removed = store.remove(ids)
     missing = sorted(set(ids) - set(removed))
     if args.label is not None and not removed:
-        print(f"unlock-app: no references with label {args.label!r}", file=sys.stderr)
+        _error(f"no key with label {args.label!r} (unlock-app list shows the keys)")
         return EXIT_DENY
-    print(
-        f"removed {len(removed)} reference{'s' * (len(removed) != 1)}"
-        + (f": ids {', '.join(map(str, removed))}" if removed else "")
-    )
+    if removed:
+        print(f"removed {_plural(len(removed), 'reference')}: ids {', '.join(map(str, removed))}")
     if missing:
-        print(f"unlock-app: no reference with id {', '.join(map(str, missing))}", file=sys.stderr)
+        _error(f"no reference with id {', '.join(map(str, missing))} (unlock-app list shows the ids)")
         return EXIT_DENY
     return EXIT_OK
 
@@ -363,7 +421,7 @@ def _verify(args: argparse.Namespace) -> int:
     profile = _Profile(args)
     reason = profile.locked_out()
     if reason:
-        print(f"unlock-app: {reason}; try again later", file=sys.stderr)
+        _error(f"{reason}; try again later")
         return EXIT_LOCKED_OUT
     return _verify_camera(args, profile) if args.camera else _verify_images(args, profile)
 
@@ -411,7 +469,7 @@ def _verify_images(args: argparse.Namespace, profile: _Profile) -> int:
         results.append(entry)
     _report(results, args.json, _verify_line)
     if locked:
-        print(f"unlock-app: {locked}", file=sys.stderr)
+        _error(locked)
         return EXIT_LOCKED_OUT
     return EXIT_BAD_INPUT if bad else EXIT_DENY if denied else EXIT_OK
 
@@ -510,15 +568,14 @@ def _log(args: argparse.Namespace) -> int:
         score = f"{r.score:.3f}" if r.score is not None else "  -  "
         print(f"{r.time.astimezone():%Y-%m-%d %H:%M:%S}  {r.outcome:<6} {score}  {r.label or '-':<12} {r.source}")
     if lockout.remaining() > 0:
-        print(f"locked out for {lockout.remaining():.0f} more seconds ({lockout.failures} failed attempts in a row)")
+        failures = _plural(lockout.failures, "failed attempt")
+        print(f"locked out for {lockout.remaining():.0f} more seconds ({failures} in a row)")
     elif lockout.failures:
-        print(f"{lockout.failures} failed attempts in a row")
+        print(f"{_plural(lockout.failures, 'failed attempt')} in a row")
     return EXIT_OK
 
 
 def _verify_line(entry: dict) -> str:
-    if "error" in entry:
-        return f"{entry['image']}: error: {entry['error']}"
     text = f"{entry['image']}: {entry['decision']}"
     if entry["score"] is not None:
         text += (
@@ -540,13 +597,17 @@ def _identify(args: argparse.Namespace) -> int:
             bad = True
             continue
         best, subject = analysis.match, analysis.subject
-        unmatched |= best is None
+        threshold = profile.policy.threshold_for(analysis.kind)
+        match = best is not None and analysis.passes(threshold)
+        unmatched |= not match
         entry = {
             "image": file,
             "label": best.label if best else None,
             "kind": analysis.kind,
             "score": round(best.score, 6) if best else None,
             "reference_id": best.reference_id if best else None,
+            "match": match,
+            "threshold": threshold,
         }
         if best is not None:
             entry["label_scores"] = {label: round(score, 6) for label, score in best.label_scores.items()}
@@ -560,11 +621,12 @@ def _identify(args: argparse.Namespace) -> int:
 
 
 def _identify_line(entry: dict) -> str:
-    if "error" in entry:
-        return f"{entry['image']}: error: {entry['error']}"
     if entry["label"] is None:
         return f"{entry['image']}: no match ({entry['reason']})"
-    return f"{entry['image']}: {entry['label']} (similarity {entry['score']:.3f}, reference {entry['reference_id']})"
+    found = f"{entry['label']} (similarity {entry['score']:.3f}, reference {entry['reference_id']})"
+    if entry["match"]:
+        return f"{entry['image']}: {found}"
+    return f"{entry['image']}: no match; nearest {found}, below the threshold {entry['threshold']:.3f}"
 
 
 def _report(results: list[dict], as_json: bool, line) -> None:
@@ -572,7 +634,10 @@ def _report(results: list[dict], as_json: bool, line) -> None:
         _print_json(results)
         return
     for entry in results:
-        print(line(entry), file=sys.stderr if "error" in entry else sys.stdout)
+        if "error" in entry:
+            _error(f"{entry['image']}: {entry['error']}")
+        else:
+            print(line(entry))
 
 
 def _config(args: argparse.Namespace) -> int:
@@ -593,13 +658,25 @@ def _config(args: argparse.Namespace) -> int:
     path = settings_module.save(profile.config, changed)
     profile.settings = changed
     print(f"{args.key} = {_shown(profile, args.key)}  (saved to {path})")
+    if args.key == "camera" and changed.camera:
+        _warn_if_camera_fails(changed.camera)
     return EXIT_OK
+
+
+def _warn_if_camera_fails(spec: str) -> None:
+    """Saving a camera that cannot be opened is allowed (it may be unplugged now), but said."""
+    from unlock_app.core.camera import CameraError, open_camera
+
+    try:
+        open_camera(spec).close()
+    except CameraError as error:
+        _error(f"warning: {error}; the window falls back to the demo camera until it can be opened")
 
 
 def _shown(profile: _Profile, key: str) -> str:
     value = getattr(profile.settings, key)
     if key in ("threshold", "object_threshold") and value is None:
-        from unlock_app.core.model import ModelCard, card_path, default_weights
+        from unlock_app.core.model_card import ModelCard, card_path, default_weights
 
         kind = "object" if key == "object_threshold" else "digit"
         weights = weights_of(profile.args)[kind] or default_weights(kind)
@@ -610,138 +687,56 @@ def _shown(profile: _Profile, key: str) -> str:
 
 
 def _train(args: argparse.Namespace) -> int:
-    from unlock_app.core.model import default_weights, resolve_device
+    from unlock_app.core.matching import Matcher
+    from unlock_app.core.model import resolve_device, save_model
+    from unlock_app.core.model_card import default_weights
+    from unlock_app.lab import evaluation, training
 
     device = resolve_device(args.device or "auto")
     output = Path(args.output or weights_of(args)[args.kind] or default_weights(args.kind))
-    if args.kind == "object":
-        return _train_objects(args, device, output)
-    from unlock_app.core import evaluation, training
-    from unlock_app.core.matching import Matcher
-    from unlock_app.core.model import save_model
-
-    split = training.load_split()
-    chosen = {"epochs": args.epochs, "views": args.views, "seed": args.seed, "limit": args.limit}
-    config = training.TrainingConfig(**{key: value for key, value in chosen.items() if value is not None})
-    model, card = training.train(split, config, device)
+    config = training.config_for(args.kind, epochs=args.epochs, views=args.views, seed=args.seed, limit=args.limit)
+    model, card = training.train(config, device)
     save_model(model, card, output)
-    matcher = Matcher(output, str(device))
-    report = evaluation.evaluate(matcher, split, progress=True)
-    card.threshold = report["threshold"]
-    card.threshold_rule = report["threshold_rule"]
-    card.metrics = {"clean": report["clean"], "camera": report["camera"]}
-    card.prototypes = training.digit_prototypes(matcher, split).astype(float).round(6).tolist()
+    trained = Matcher(output, str(device))
+    if args.kind == "digit":
+        models = evaluation.Models(digit=trained, object=None)
+        card.prototypes = training.digit_prototypes(trained).astype(float).round(6).tolist()
+    else:
+        reader = Matcher(weights_of(args)["digit"] or default_weights("digit"), str(device))
+        models = evaluation.Models(digit=reader, object=trained)
+    tuning = evaluation.QUICK_TUNING if args.limit else evaluation.TUNING
+    card.threshold = evaluation.choose_threshold(models, args.kind, tuning, progress=True)
+    card.threshold_rule = evaluation.THRESHOLD_RULE
     save_model(model, card, output)
-    print(f"wrote {output} and {output.with_suffix('.json')}")
-    _print_evaluation(report)
-    return EXIT_OK
-
-
-def _train_objects(args: argparse.Namespace, device, output: Path) -> int:
-    from unlock_app.core import object_evaluation, object_training
-    from unlock_app.core.matching import Matcher
-    from unlock_app.core.model import default_weights, save_model
-    from unlock_app.core.settings import Settings
-
-    chosen = {"epochs": args.epochs, "views": args.views, "seed": args.seed, "objects": args.limit}
-    config = object_training.ObjectTrainingConfig(**{key: value for key, value in chosen.items() if value is not None})
-    model, card = object_training.train_objects(config, device)
-    save_model(model, card, output)
-    cohort = object_training.digit_card_cohort(Matcher(output, str(device)))
-    card.digit_card_cohort = object_training.COHORT_RULE
-    save_model(model, card, output, cohort)
-    matcher = Matcher(output, str(device))
-    defaults = Settings()
-    reader = Matcher(weights_of(args)["digit"] or default_weights("digit"), str(device))
-    report = object_evaluation.evaluate_objects(
-        matcher, None, defaults.frames_required, defaults.frames_window, progress=True, reader=reader
-    )
-    card.threshold = report["threshold"]
-    card.threshold_rule = report["threshold_rule"]
-    card.metrics = {key: value for key, value in report.items() if key not in ("threshold", "threshold_rule")}
-    save_model(model, card, output, cohort)
-    print(f"wrote {output} and {output.with_suffix('.json')}")
-    _print_object_evaluation(report)
+    print(f"wrote {output} and {output.with_suffix('.json')}; threshold {card.threshold:.3f} ({card.threshold_rule})")
+    weights = "--weights" if args.kind == "digit" else "--object-weights"
+    print(f"measure it: unlock-app {weights} {output} evaluate --kind {args.kind}")
     return EXIT_OK
 
 
 def _evaluate(args: argparse.Namespace) -> int:
+    from unlock_app.lab import evaluation
+
     profile = _Profile(args)
-    if args.kind == "object":
-        from unlock_app.core import object_evaluation
-
-        policy = profile.policy
-        report = object_evaluation.evaluate_objects(
-            profile.models["object"],
-            policy.threshold_for("object"),
-            policy.frames_required,
-            policy.frames_window,
-            reader=profile.models["digit"],
-        )
-        printer = _print_object_evaluation
-    else:
-        from unlock_app.core import evaluation, training
-
-        policy = profile.policy
-        report = evaluation.evaluate(profile.models["digit"], training.load_split(), threshold=policy.threshold)
-        printer = _print_evaluation
+    policy = profile.policy
+    models = evaluation.Models(digit=profile.models["digit"], object=profile.models["object"])
+    thresholds = {kind: policy.threshold_for(kind) for kind in ("digit", "object")}
+    sets = [name for name in evaluation.SETS if args.kind in ("all", evaluation.KIND_OF_SET[name])]
+    worlds = ("training", "unseen") if args.world == "both" else (args.world,)
+    sizes = evaluation.QUICK if args.quick else evaluation.Sizes()
+    reports = [
+        evaluation.evaluate(models, world, thresholds, policy, sizes=sizes, sets=sets, progress=not args.json)
+        for world in worlds
+    ]
     if args.json:
-        _print_json(report)
+        _print_json(reports)
     else:
-        printer(report)
+        print(evaluation.format_reports(reports))
     return EXIT_OK
 
 
-def _print_object_evaluation(report: dict) -> None:
-    pairs, attempts = report["pairs"], report["attempts"]
-    print(f"threshold {report['threshold']:.3f}  ({report['threshold_rule']})")
-    print(
-        f"held-out objects: {report['objects']}, each enrolled from {report['enroll_views']} webcam views; "
-        f"object found in {report['subject_found']:.1%} of attempt frames"
-    )
-    print(
-        f"frame vs key pairs (object model alone):  ROC AUC {pairs['roc_auc']:.4f}  EER {pairs['eer']:.2%}  "
-        f"FAR {pairs['far']:.3%}  FRR {pairs['frr']:.2%}  "
-        f"({pairs['genuine_pairs']} genuine, {pairs['impostor_pairs']} impostor)"
-    )
-    floor = report["digit_card_floor"]
-    print(
-        f"digit-card floors: {floor['keys_above_threshold']} of {report['objects']} keys above the threshold; "
-        f"{floor['genuine_pairs_below']} genuine and {floor['digit_card_pairs_below']} digit card vs key pairs "
-        "below their key's floor"
-    )
-    check = report["card_check"]
-    print(
-        f"card check: refused {check['genuine_pairs_refused']} of {check['genuine_pairs']} genuine pairs and "
-        f"{check['digit_card_pairs_refused']} of {check['digit_card_pairs']} digit card vs key pairs"
-    )
-    print(
-        f"attempts ({report['policy']}):  FAR {attempts['far']:.4%} of {attempts['impostor']} impostor attempts, "
-        f"FRR {attempts['frr']:.2%} of {attempts['genuine']} genuine"
-    )
-    print(f"  one frame at a time instead:  FAR {attempts['far_one_frame']:.4%}, FRR {attempts['frr_one_frame']:.2%}")
-    for name, title in (("empty_scene", "empty scenes"), ("digit_card", "digit cards")):
-        part = report[name]
-        print(
-            f"{title}: {part['unlocks']} unlocks in {part['attempts']} attempts against each of "
-            f"{report['objects']} keys ({part['tried_keys']} tries; object found in "
-            f"{part['frames_with_subject']:.1%} of frames)"
-        )
-
-
-def _print_evaluation(report: dict) -> None:
-    print(f"threshold {report['threshold']:.3f}  ({report['threshold_rule']})")
-    print(f"{'':8} {'ROC AUC':>8} {'EER':>7} {'FAR':>8} {'FRR':>7} {'1-shot 10-way':>14} {'subject found':>14}")
-    for name in ("clean", "camera"):
-        m = report[name]
-        print(
-            f"{name:8} {m['roc_auc']:8.4f} {m['eer']:7.2%} {m['far']:8.3%} {m['frr']:7.2%} "
-            f"{m['one_shot_10_way']:14.2%} {m['subject_found']:14.1%}"
-        )
-
-
 def _benchmark(args: argparse.Namespace) -> int:
-    from unlock_app.core import benchmark
+    from unlock_app.lab import benchmark
 
     profile = _Profile(args)
     report = benchmark.run(weights_of(args), args.device or profile.settings.device, frames=args.frames)
@@ -749,6 +744,27 @@ def _benchmark(args: argparse.Namespace) -> int:
         _print_json(report)
     else:
         print(benchmark.format_report(report))
+    return EXIT_OK
+
+
+def _install_desktop_entry(args: argparse.Namespace) -> int:
+    import platformdirs
+
+    from unlock_app.core import paths
+
+    if not sys.platform.startswith("linux"):
+        raise UsageError("install-desktop-entry is for Linux desktops (freedesktop.org menus)")
+    resources = paths.bundled("resources") / "icons"
+    share = platformdirs.user_data_path()  # $XDG_DATA_HOME, else ~/.local/share
+    program = Path(sys.argv[0]).resolve() if Path(sys.argv[0]).name == "unlock-app" else None
+    command = f"{program}" if program else f"{sys.executable} -m unlock_app"
+    entry = (resources / "unlock-app.desktop").read_text(encoding="utf-8").replace("Exec=unlock-app", f"Exec={command}")
+    icon = share / "icons" / "hicolor" / "scalable" / "apps" / "unlock-app.svg"
+    desktop = share / "applications" / "unlock-app.desktop"
+    for target, content in ((icon, (resources / "unlock-app.svg").read_bytes()), (desktop, entry.encode())):
+        target.parent.mkdir(parents=True, exist_ok=True)
+        paths.write_atomic(target, content)
+    print(f"installed {desktop} and {icon}; unlock-app is in the application menu (it runs {command})")
     return EXIT_OK
 
 
@@ -763,4 +779,5 @@ COMMANDS = {
     "train": _train,
     "evaluate": _evaluate,
     "benchmark": _benchmark,
+    "install-desktop-entry": _install_desktop_entry,
 }

@@ -78,6 +78,16 @@ class Lockout:
     def remaining(self, now: float | None = None) -> float:
         return max(0.0, self.until - (time.time() if now is None else now))
 
+    def attempts_left(self) -> int:
+        """Failed attempts that can still be made before matching stops (once locked out
+        before, the next failure locks out again)."""
+        return max(1, FAILURES_BEFORE_LOCKOUT - self.failures)
+
+    def next_lockout(self) -> float:
+        """Seconds the next failed attempt would stop matching for (0: none yet)."""
+        after = lockout_after(self, success=False, now=0.0)
+        return max(0.0, after.until) if after.failures >= FAILURES_BEFORE_LOCKOUT else 0.0
+
 
 def wants_snapshot(setting: str, outcome: str) -> bool:
     """Whether the ``snapshots`` setting (off, failed, all) keeps a picture of this attempt."""

@@ -6,7 +6,7 @@ card with a 1): a "lamb", in biometrics' terms, that one kind of impostor opens 
 So the object model's weights come with a cohort of digit cards (``COHORT_PER_CLASS``
 of each digit from the digit model's training split, each drawn on a card and seen by a
 synthetic webcam in ``COHORT_LOOKS`` scenes; see
-:func:`object_training.digit_card_cohort`), and a frame must beat the cohort's best
+:func:`unlock_app.lab.training.digit_card_cohort`), and a frame must beat the cohort's best
 score against a key by ``DIGIT_CARD_MARGIN`` to count for it.
 For almost every key the floor lies far below the threshold and changes nothing.
 
@@ -45,9 +45,9 @@ import numpy as np
 from unlock_app.core.matching import key_similarities
 from unlock_app.core.preprocess import preprocess
 
-COHORT_PER_CLASS = 400
-"""Digits of each class in an object model's cohort: all 400 that the object model was
-trained on."""
+COHORT_PER_CLASS = 360
+"""Digits of each class in an object model's cohort: every one of the training part (the
+shipped model's cohort took 400, from the split before the tune part was set aside)."""
 
 COHORT_LOOKS = 2
 """Scenes each cohort digit card is seen in.  How a card looks (its paper, ink, light)

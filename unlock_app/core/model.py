@@ -1,4 +1,4 @@
-"""The Siamese network's shared embedding, its weights file and its model card.
+"""The Siamese network's shared embedding and its weights file.
 
 Weights are safetensors (no pickle, so loading runs no code) beside a JSON model card
 that records the architecture and the SHA-256 of the weights; loading checks both.  An
@@ -8,11 +8,7 @@ object model's file also holds the embeddings of its digit-card cohort (see
 
 from __future__ import annotations
 
-import hashlib
-import json
-from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import torch
@@ -21,18 +17,16 @@ from torch import nn
 from torch.nn.utils.fusion import fuse_conv_bn_eval
 
 from unlock_app.core import paths
+from unlock_app.core.model_card import (
+    ARCHITECTURE,
+    COHORT_TENSOR,
+    OBJECT_ARCHITECTURE,
+    ModelCard,
+    ModelError,
+    card_path,
+    sha256,
+)
 from unlock_app.core.preprocess import INPUT_SHAPES, INPUT_SIZE, OBJECT_INPUT_SIZE
-
-ARCHITECTURE = "unlock-siamese-cnn-v1"
-OBJECT_ARCHITECTURE = "unlock-object-cnn-v1"
-WEIGHTS = {"digit": "siamese_mnist.safetensors", "object": "siamese_objects.safetensors"}
-"""The shipped weights file of each kind of key, in ``weights/``."""
-COHORT_TENSOR = "digit_card_cohort"
-"""The name, in an object model's weights file, of its digit-card cohort's embeddings."""
-
-
-class ModelError(RuntimeError):
-    """Weights or a model card that cannot be used; the message says which file and why."""
 
 
 def _conv_block(inputs: int, outputs: int, kernel: int = 3, stride: int = 1) -> list[nn.Module]:
@@ -122,65 +116,6 @@ def _opponent_colours(batch: torch.Tensor) -> torch.Tensor:
 
 _NETWORKS = {ARCHITECTURE: EmbeddingNet, OBJECT_ARCHITECTURE: ObjectEmbeddingNet}
 Network = EmbeddingNet | ObjectEmbeddingNet
-
-
-@dataclass
-class ModelCard:
-    """What a weights file is and how it was made; saved as JSON beside the weights."""
-
-    width: int = 32
-    embedding_size: int = 64
-    margin: float = 2.0
-    kind: str = "digit"
-    architecture: str = ARCHITECTURE
-    input_size: int = INPUT_SIZE
-    similarity: str = "exp(-D), D the Euclidean distance between embeddings"
-    threshold: float = 0.5
-    threshold_rule: str = ""
-    sha256: str = ""
-    data: str = ""
-    split: str = ""
-    training: dict[str, Any] = field(default_factory=dict)
-    metrics: dict[str, Any] = field(default_factory=dict)
-    prototypes: list[list[float]] = field(default_factory=list)
-    """Digit models: each digit's mean embedding over the training images, 0 to 9 (the
-    card check's second question, :mod:`card_check`)."""
-    digit_card_cohort: str = ""
-    """Object models: what the cohort of digit cards stored with the weights is."""
-
-    @classmethod
-    def read(cls, path: Path) -> ModelCard:
-        try:
-            fields = json.loads(path.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            raise ModelError(f"{path}: model card not found (it must lie beside the weights)") from None
-        except (OSError, ValueError) as error:
-            raise ModelError(f"{path}: unreadable model card ({error})") from None
-        known = set(cls.__dataclass_fields__)
-        if not isinstance(fields, dict) or not {"architecture", "sha256"} <= fields.keys():
-            raise ModelError(f"{path}: not a model card (no architecture or sha256)")
-        return cls(**{key: value for key, value in fields.items() if key in known})
-
-    def write(self, path: Path) -> None:
-        paths.write_atomic(path, (json.dumps(asdict(self), indent=2) + "\n").encode())
-
-
-def card_path(weights: Path) -> Path:
-    """The model card that belongs to a weights file: same name, ``.json``."""
-    return weights.with_suffix(".json")
-
-
-def default_weights(kind: str = "digit") -> Path:
-    """The weights shipped with the application for a kind of key."""
-    return paths.bundled("weights") / WEIGHTS[kind]
-
-
-def sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as file:
-        for chunk in iter(lambda: file.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def resolve_device(name: str) -> torch.device:

@@ -15,7 +15,7 @@ import numpy as np
 from unlock_app.core.card_check import CardCheck, digit_card_floor, read_cards, read_references
 from unlock_app.core.decision import FrameResult, Policy
 from unlock_app.core.matching import Gallery, Match, Matcher, match
-from unlock_app.core.model import default_weights
+from unlock_app.core.model_card import default_weights
 from unlock_app.core.preprocess import Ink, Kind, Subject, preprocess_kind
 from unlock_app.core.settings import Settings
 

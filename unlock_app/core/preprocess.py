@@ -46,8 +46,8 @@ Kind = Literal["digit", "object"]
 _MIN_SIDE = 16
 _MIN_RANGE = 24
 _MIN_BRIGHTNESS = 30
-_MIN_PEAK_INK = 0.25
-_MIN_CONTRAST = 0.4
+_MIN_PEAK_INK = 0.1
+_MIN_CONTRAST = 0.15
 _MIN_SUBJECT = 0.08
 _MAX_SUBJECT = 0.97
 _JOIN = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (5, 5))
@@ -517,10 +517,12 @@ def _has_black_border(work: np.ndarray) -> bool:
 def _paper_region(work: np.ndarray) -> tuple[np.ndarray, bool]:
     """The card the key is drawn on, as a 0/1 mask, and whether it is the whole frame.
 
-    The card is the bright region under the guide box (Otsu splits it from the desk).
-    Its convex hull, shrunk a little, is where strokes are looked for: the desk, the
-    card's edges and the fingers holding it are left out.  When no card stands out
-    (a sheet filling the view, an image file, a white desk) the whole frame is used.
+    The card is the bright region under the guide box (Otsu splits it from the desk),
+    holes and all: strokes are looked for inside its outline, shrunk a little.  Its
+    outline, not its convex hull: fingers holding the card and a shadow across it come
+    in from its edge, so they touch the outline and are left out with the desk.  When
+    no card stands out (a sheet filling the view, an image file, a white desk) the whole
+    frame is used.
     """
     height, width = work.shape
     whole = np.ones_like(work)
@@ -542,9 +544,9 @@ def _paper_region(work: np.ndarray) -> tuple[np.ndarray, bool]:
     enclosing = enclosing[enclosing != 0]
     card = int(enclosing[np.argmax(stats[enclosing, cv2.CC_STAT_AREA])])
     contours, _ = cv2.findContours((labels == card).astype(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
-    hull = cv2.convexHull(max(contours, key=cv2.contourArea)) * 2
-    region = np.zeros_like(work)
-    cv2.fillConvexPoly(region, hull, 1)
+    region = np.zeros_like(small)
+    cv2.drawContours(region, [max(contours, key=cv2.contourArea)], -1, 1, -1)
+    region = cv2.resize(region, (width, height), interpolation=cv2.INTER_NEAREST)
     if region.mean() > 0.9:
         return whole, True
     margin = max(3, min(height, width) // 40) | 1

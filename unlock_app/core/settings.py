@@ -73,11 +73,59 @@ _DEFAULTS = Settings()
 KEYS = tuple(field.name for field in fields(Settings) if field.name != "schema_version")
 
 
+# Numbers: (type, lowest, highest, None allowed: the model card's default).
+_NUMBERS: dict[str, tuple[type, float, float, bool]] = {
+    "threshold": (float, 0.001, 0.999, True),
+    "object_threshold": (float, 0.001, 0.999, True),
+    "frames_required": (int, 1, 30, False),
+    "frames_window": (int, 1, 30, False),
+    "attempt_timeout": (float, 0.5, 120.0, False),
+    "idle_relock": (float, 0.0, 86_400.0, False),
+}
+_CHOICES: dict[str, tuple[str, ...]] = {
+    "device": ("auto", "cpu", "cuda"),
+    "snapshots": ("off", "failed", "all"),
+}
+_SWITCHES = ("relock_when_away", "check_frozen_files")
+_MEANING = {
+    "threshold": "similarity a digit key needs",
+    "object_threshold": "similarity an object key needs",
+    "frames_required": "matching frames an unlock needs",
+    "frames_window": "how many of the last frames with a key are looked at",
+    "attempt_timeout": "seconds an attempt lasts",
+    "device": "where the models run",
+    "camera": "webcam index or name, video file, URL, demo or demo:D",
+    "idle_relock": "seconds idle before the panel locks again; 0 never",
+    "relock_when_away": "lock when the window is minimised or the session locks",
+    "snapshots": "keep a picture of attempts in the log",
+    "check_frozen_files": "treat a still video file or demo camera as frozen",
+}
+
+
+def describe_settings() -> list[tuple[str, str]]:
+    """Each setting with what it means, its allowed values and its default."""
+    described = []
+    for key in KEYS:
+        default = getattr(_DEFAULTS, key)
+        if key in _NUMBERS:
+            _, low, high, _ = _NUMBERS[key]
+            allowed = f"{low:g} to {high:g}"
+            default = "the model card's" if default is None else f"{default:g}"
+        elif key in _CHOICES:
+            allowed = ", ".join(_CHOICES[key])
+        elif key in _SWITCHES:
+            allowed, default = "true or false", str(default).lower()
+        else:
+            allowed, default = "text", "empty: the first webcam, else the demo camera"
+        described.append((key, f"{_MEANING[key]} ({allowed}; default {default})"))
+    return described
+
+
 def _check(key: str, value: object) -> object:
     """The value, converted and checked for ``key``; raises SettingsError."""
-
-    def number(kind, low, high, allow_none=False):
-        if value is None or (isinstance(value, str) and value.strip().lower() in ("", "default", "none")):
+    if key in _NUMBERS:
+        kind, low, high, allow_none = _NUMBERS[key]
+        if value is None or (isinstance(value, str) and value.strip().lower() in ("", "none")):
             if allow_none:
                 return None
             raise SettingsError(f"{key} needs a value")
@@ -88,20 +136,12 @@ def _check(key: str, value: object) -> object:
         if isinstance(value, bool) or not math.isfinite(converted) or not low <= converted <= high:
             raise SettingsError(f"{key} must be between {low} and {high}, not {value!r}")
         return converted
-
-    if key in ("threshold", "object_threshold"):
-        return number(float, 0.001, 0.999, allow_none=True)
-    if key in ("frames_required", "frames_window"):
-        return number(int, 1, 30)
-    if key == "attempt_timeout":
-        return number(float, 0.5, 120.0)
-    if key == "idle_relock":
-        return number(float, 0.0, 86_400.0)
-    if key == "snapshots":
-        if value not in ("off", "failed", "all"):
-            raise SettingsError(f"snapshots must be off, failed or all, not {value!r}")
+    if key in _CHOICES:
+        if value not in _CHOICES[key]:
+            *first, last = _CHOICES[key]
+            raise SettingsError(f"{key} must be {', '.join(first)} or {last}, not {value!r}")
         return value
-    if key in ("relock_when_away", "check_frozen_files"):
+    if key in _SWITCHES:
         if isinstance(value, bool):
             return value
         text = str(value).strip().lower()
@@ -110,10 +150,6 @@ def _check(key: str, value: object) -> object:
         if text in ("false", "no", "off", "0"):
             return False
         raise SettingsError(f"{key} must be true or false, not {value!r}")
-    if key == "device":
-        if value not in ("auto", "cpu", "cuda"):
-            raise SettingsError(f"device must be auto, cpu or cuda, not {value!r}")
-        return value
     if key == "camera":
         if not isinstance(value, str):
             raise SettingsError(f"camera must be text, not {value!r}")
@@ -122,7 +158,10 @@ def _check(key: str, value: object) -> object:
 
 
 def with_value(settings: Settings, key: str, value: object) -> Settings:
-    """A copy of ``settings`` with one value changed and the whole checked."""
+    """A copy of ``settings`` with one value changed and the whole checked; the text
+    ``default`` sets any key back to its default."""
+    if isinstance(value, str) and value.strip().lower() == "default" and key in KEYS:
+        value = getattr(_DEFAULTS, key)
     changed = Settings(**{**asdict(settings), key: _check(key, value)})
     if changed.frames_required > changed.frames_window:
         raise SettingsError(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import sys
 import tempfile
+from collections.abc import Mapping
 from pathlib import Path
 
 from unlock_app.core import paths
@@ -12,6 +13,7 @@ from unlock_app.core import settings as settings_module
 from unlock_app.core.camera import CameraError, DemoCamera, FrameSource, open_camera
 
 STYLE_SHEET = "app.qss"
+ICON = "icons/unlock-app.svg"
 
 
 def display_problem() -> str | None:
@@ -26,6 +28,18 @@ def display_problem() -> str | None:
     )
 
 
+def dress(app) -> None:
+    """The application's name, icon and style sheet (its ``@icons`` are the shipped icons)."""
+    from PySide6.QtGui import QIcon
+
+    resources = paths.bundled("resources")
+    app.setApplicationName("unlock-app")
+    app.setDesktopFileName("unlock-app")  # Wayland matches the window to the desktop entry by this
+    app.setWindowIcon(QIcon(str(resources / ICON)))
+    style = (resources / STYLE_SHEET).read_text(encoding="utf-8")
+    app.setStyleSheet(style.replace("@icons", (resources / "icons").as_posix()))
+
+
 def choose_camera(requested: str | None, saved: str) -> tuple[FrameSource, str, str]:
     """Open the camera to start with: the one asked for, else the saved one, else the
     first webcam; the demo camera when that cannot be opened.
@@ -38,14 +52,15 @@ def choose_camera(requested: str | None, saved: str) -> tuple[FrameSource, str, 
     except CameraError as error:
         problem = "No webcam found (camera 0 cannot be opened)" if spec == "0" else f"Camera unavailable: {error}"
         banner = (
-            f"{problem}. This is the demo camera: a card held up over a desk. "
-            "Keys 0-9 choose the digit on the card, A-H hold up an object instead, N shows nothing."
+            f"{problem}. This is the demo camera, on an empty desk: keys 0-9 hold up a card "
+            "with that digit, A-H one of the demo objects, N nothing."
         )
-        return DemoCamera(), "demo", banner
+        return DemoCamera(None), "demo:none", banner
 
 
-def run(args) -> int:
-    """Open the main window; returns the exit code."""
+def run(args, weights: Mapping[str, Path | None]) -> int:
+    """Open the main window with the command line's ``args`` and weights files by kind
+    (a kind left out gets the shipped weights); returns the exit code."""
     problem = display_problem()
     if problem:
         print(f"unlock-app: {problem}", file=sys.stderr)
@@ -54,20 +69,18 @@ def run(args) -> int:
     from PySide6.QtWidgets import QApplication, QMessageBox
 
     from enrollment.store import ReferenceStore, StoreError
-    from unlock_app.cli import weights_of
     from unlock_app.core.audit import AuditError, AuditLog
-    from unlock_app.core.model import ModelError
+    from unlock_app.core.model_card import ModelError
     from unlock_app.core.pipeline import Models
     from unlock_app.ui.main_window import MainWindow
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
-    app.setApplicationName("unlock-app")
-    app.setStyleSheet((paths.bundled("resources") / STYLE_SHEET).read_text(encoding="utf-8"))
+    dress(app)
     data_dir = paths.data_dir(args.data_dir)
     config_dir = paths.config_dir(args.data_dir)
     settings, warnings = settings_module.load(config_dir)
     try:
-        models = Models(args.device or settings.device, weights_of(args))
+        models = Models(args.device or settings.device, weights)
     except ModelError as error:
         # Without a checked model nothing can be matched: say why and stop.
         QMessageBox.critical(None, "unlock-app cannot start", str(error))
@@ -91,7 +104,7 @@ def run(args) -> int:
 
     def camera() -> FrameSource:
         # The first call hands over the source opened above; later calls reopen it.
-        return first.pop() if first else (DemoCamera() if spec == "demo" else open_camera(spec))
+        return first.pop() if first else open_camera(spec)
 
     window = MainWindow(
         camera=camera,

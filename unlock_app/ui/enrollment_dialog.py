@@ -45,8 +45,8 @@ the user time to turn it."""
 
 
 class EnrollmentDialog(QDialog):
-    """Live preview; captures samples by itself when the key is found, sharp and steady
-    (or on the Capture button); thumbnails of the samples, any of which can be dropped;
+    """Live preview; once the user starts capturing, takes samples by itself when the key
+    is found, sharp and steady (or one on the Capture button); thumbnails of the samples, any of which can be dropped;
     label and kind (an object is captured as several views, the user turning it a
     little between them); warnings about samples that look like another key or unlike
     each other.  Saves all the samples as one key, or nothing."""
@@ -75,6 +75,9 @@ class EnrollmentDialog(QDialog):
         self._last_capture = 0.0
         self._latest: tuple[np.ndarray, Subject] | None = None
         self._frame_width = 640
+        # Nothing is taken until the user says so: the key held up when the dialog opens
+        # may be the last one, and the kind may still be the wrong one.
+        self.capturing = False
 
         self.preview = LiveView()
         # The picture gives way to warnings, so the dialog need not grow to show them (not
@@ -93,6 +96,8 @@ class EnrollmentDialog(QDialog):
         self.count = QSpinBox(minimum=1, maximum=20, value=5)
         self.auto = QCheckBox("Capture automatically when the key is sharp and steady")
         self.auto.setChecked(True)
+        self.start_button = QPushButton("Start capturing")
+        self.start_button.clicked.connect(self._on_start_clicked)
         self.capture_button = QPushButton("Capture now")
         self.capture_button.clicked.connect(self.capture_now)
         self.import_button = QPushButton("Import images...")
@@ -107,6 +112,9 @@ class EnrollmentDialog(QDialog):
         self.warning = QLabel()
         self.warning.setObjectName("warning")
         self.warning.setWordWrap(True)
+        self.warning.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
+        # Room for the warnings from the start, so the form does not move when one comes or goes.
+        self.warning.setFixedHeight(self.warning.fontMetrics().lineSpacing() * 4)
         self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel)
         self.buttons.accepted.connect(self.save)
         self.buttons.rejected.connect(self.reject)
@@ -116,7 +124,7 @@ class EnrollmentDialog(QDialog):
         form.addRow("Kind", self.kind)
         form.addRow("Samples", self.count)
         actions = QHBoxLayout()
-        for widget in (self.capture_button, self.import_button, self.remove_button):
+        for widget in (self.start_button, self.capture_button, self.import_button, self.remove_button):
             actions.addWidget(widget)
         actions.addStretch(1)
         layout = QVBoxLayout(self)
@@ -131,6 +139,16 @@ class EnrollmentDialog(QDialog):
         self._timer = QTimer(self, interval=_PREVIEW_INTERVAL_MS, timeout=self._on_preview_timer)
         self._timer.start()
         self._update_buttons()
+
+    def showEvent(self, event) -> None:
+        # The first focus is the start button, not the label, so that keys pressed at once
+        # (the demo camera's, say) do not type into the label.
+        super().showEvent(event)
+        self.start_button.setFocus()
+
+    def _on_start_clicked(self) -> None:
+        self.capturing = not self.capturing
+        self.start_button.setText("Pause capturing" if self.capturing else "Start capturing")
 
     # -- capture -------------------------------------------------------------------
 
@@ -149,7 +167,8 @@ class EnrollmentDialog(QDialog):
         self.preview.message = advice
         full = len(self.samples) >= self.count.value()
         gap = _CAPTURE_GAP_S[self.key_kind]
-        if ready and self.auto.isChecked() and not full and captured.time - self._last_capture >= gap:
+        automatic = self.capturing and self.auto.isChecked()
+        if ready and automatic and not full and captured.time - self._last_capture >= gap:
             self._last_capture = captured.time
             self._add(NewReference(captured.frame, subject.input))
 
@@ -162,6 +181,10 @@ class EnrollmentDialog(QDialog):
         if len(self.samples) >= self.count.value():
             taken = "views" if self.key_kind == "object" else "samples"
             return False, f"{len(self.samples)} {taken} captured: name the key and save"
+        if self.auto.isChecked() and not self.capturing:
+            if self.samples:
+                return False, "Paused: press Start capturing to go on"
+            return False, "Choose the kind of key, hold it in the box, then press Start capturing"
         if not subject.found:
             return False, f"Hold the key in the box ({subject.quality.reason})"
         if subject.quality.sharpness < MIN_SHARPNESS:
@@ -170,12 +193,16 @@ class EnrollmentDialog(QDialog):
             if self.key_kind == "object" and self.samples:
                 return False, "Turn the object a little, then hold it still..."
             return False, "Hold still..."
+        if not self.auto.isChecked():
+            return True, "Sharp and steady: press Capture now"
         if self.key_kind == "object":
             return True, f"Capturing view {len(self.samples) + 1} of {self.count.value()}: then turn it a little"
         return True, f"Capturing sample {len(self.samples) + 1} of {self.count.value()}"
 
     def _on_kind_changed(self) -> None:
         """Samples taken as the other kind are made again from their pictures for this one."""
+        if self.capturing:
+            self._on_start_clicked()  # a new kind: the user starts again when the key is in view
         kept = []
         for sample in self.samples:
             subject = preprocess_kind(sample.source, self.key_kind, ink="auto")

@@ -286,7 +286,9 @@ class MainWindow(QMainWindow):
         self.inference.paused = locked_out
         self.live_view.message, self.live_view.accent = self._status()
         self.live_view.update()
-        self.camera_label.setText(f"Camera: {self._camera_state}")
+        source = self.capture.source
+        name = "demo camera" if isinstance(source, DemoCamera) else source.name if source else "camera"
+        self.camera_label.setText(f"Camera: {name}, {self._camera_state}")
         fps = 0.0
         if len(self._frame_times) >= 2:
             span = self._frame_times[-1] - self._frame_times[0]
@@ -316,13 +318,22 @@ class MainWindow(QMainWindow):
             return "Locked. Take the key away, then show it again", AMBER
         analysis = self.live_view.analysis
         if analysis is None or not analysis.subject.found:
-            return self._outcome or "Show your key", AMBER
+            return (self._outcome or "Show your key") + self._lockout_warning(), AMBER
         if self._passes(analysis):
             return f"Match {analysis.match.score:.2f}, hold still", GREEN
         score = analysis.match.score if analysis.match else 0.0
         if analysis.refused:
-            return f"No match: {analysis.refused} ({score:.2f})", AMBER
-        return f"No match ({score:.2f})", AMBER
+            return f"No match: {analysis.refused} ({score:.2f})" + self._lockout_warning(), AMBER
+        return f"No match ({score:.2f})" + self._lockout_warning(), AMBER
+
+    def _lockout_warning(self) -> str:
+        """Said once fewer than three failed attempts are left, so the lockout is no surprise."""
+        left = self.lockout.attempts_left()
+        if not self.lockout.failures or left >= 3:
+            return ""
+        pause = int(self.lockout.next_lockout())
+        wait = f"{pause} s" if pause < 60 else f"{pause // 60} min"
+        return f" · {left} attempt{'s' * (left != 1)} left before a {wait} lockout"
 
     def _thumbnail(self, reference_id: int) -> QPixmap | None:
         """The matched reference as the model sees it, to compare with the live input."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtCore import QSize, Qt, QTimer, Signal
-from PySide6.QtGui import QIcon, QPixmap
+from PySide6.QtGui import QIcon, QPainter, QPixmap
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QInputDialog,
@@ -27,6 +27,8 @@ from unlock_app.core.audit import AuditLog
 from unlock_app.core.paths import write_atomic
 
 NOTES_FILE = "notes.txt"
+_THUMB, _GAP, _STRIP = 56, 4, 5
+"""A key's row shows up to ``_STRIP`` of its samples, ``_THUMB`` px square."""
 _LOG_COLUMNS = ("Time", "Outcome", "Score", "Key", "Frames", "Source", "Snapshot")
 _LOG_ROWS = 500
 
@@ -63,16 +65,16 @@ class ProtectedPanel(QWidget):
         self._save_timer = QTimer(self, singleShot=True, interval=800, timeout=self.save_notes)
         self.notes.textChanged.connect(self._save_timer.start)
 
-        self.references = QListWidget()
-        self.references.setViewMode(QListWidget.ViewMode.IconMode)
-        self.references.setIconSize(QSize(96, 96))
-        self.references.setResizeMode(QListWidget.ResizeMode.Adjust)
-        self.references.setSelectionMode(QListWidget.SelectionMode.ExtendedSelection)
+        # One row per key (what the user thinks of), its samples side by side.
+        self.keys = QListWidget()
+        self.keys.setIconSize(QSize(_STRIP * (_THUMB + _GAP), _THUMB))
+        self.keys.setSpacing(4)
+        self.keys.setSelectionMode(QListWidget.SelectionMode.ExtendedSelection)
         self.enroll_button = QPushButton("Enroll a key...")
         self.enroll_button.clicked.connect(self.enroll_requested)
         self.rename_button = QPushButton("Rename key...")
         self.rename_button.clicked.connect(self._on_rename_clicked)
-        self.delete_button = QPushButton("Delete")
+        self.delete_button = QPushButton("Delete key...")
         self.delete_button.clicked.connect(self._on_delete_clicked)
         buttons = QHBoxLayout()
         for button in (self.enroll_button, self.rename_button, self.delete_button):
@@ -80,7 +82,7 @@ class ProtectedPanel(QWidget):
         buttons.addStretch(1)
         keys_page = QWidget()
         keys_layout = QVBoxLayout(keys_page)
-        keys_layout.addWidget(self.references, 1)
+        keys_layout.addWidget(self.keys, 1)
         keys_layout.addLayout(buttons)
 
         self.log = QTableWidget(0, len(_LOG_COLUMNS))
@@ -122,15 +124,22 @@ class ProtectedPanel(QWidget):
     def refresh(self) -> None:
         """Reload the reference list and the log."""
         self._refresh_log()
-        self.references.clear()
+        self.keys.clear()
+        by_label: dict[str, list] = {}
         for reference in self.store.references():
+            by_label.setdefault(reference.label, []).append(reference)
+        for label, references in by_label.items():
+            kind = references[0].kind
+            noun = "view" if kind == "object" else "sample"
+            first = min(r.created for r in references)
             item = QListWidgetItem(
-                QIcon(QPixmap(str(reference.image))),
-                f"{reference.label}\n{reference.kind} · {reference.created:%Y-%m-%d %H:%M}",
+                QIcon(_strip([r.image for r in references])),
+                f"{label}\n{'object' if kind == 'object' else 'digit card'} · "
+                f"{len(references)} {noun}{'s' * (len(references) != 1)} · enrolled {first:%Y-%m-%d %H:%M}",
             )
-            item.setData(Qt.ItemDataRole.UserRole, reference.id)
-            item.setData(Qt.ItemDataRole.UserRole + 1, reference.label)
-            self.references.addItem(item)
+            item.setData(Qt.ItemDataRole.UserRole, [r.id for r in references])
+            item.setData(Qt.ItemDataRole.UserRole + 1, label)
+            self.keys.addItem(item)
 
     def _refresh_log(self) -> None:
         records = self.audit.attempts(_LOG_ROWS)
@@ -147,21 +156,25 @@ class ProtectedPanel(QWidget):
             )
             for column, text in enumerate(cells):
                 self.log.setItem(row, column, QTableWidgetItem(text))
+        # With pictures off (the default) the column would only ever be empty.
+        self.log.setColumnHidden(_LOG_COLUMNS.index("Snapshot"), not any(r.snapshot for r in records))
         self.log.resizeColumnsToContents()
 
     def _selected(self) -> list[QListWidgetItem]:
-        return self.references.selectedItems()
+        return self.keys.selectedItems()
 
     def _on_delete_clicked(self) -> None:
         items = self._selected()
         if not items:
             return
+        labels = [item.data(Qt.ItemDataRole.UserRole + 1) for item in items]
+        which = f"the key {labels[0]!r}" if len(labels) == 1 else f"{len(labels)} keys ({', '.join(map(repr, labels))})"
         answer = QMessageBox.question(
-            self, "Delete references", f"Delete {len(items)} reference{'s' * (len(items) != 1)}? This cannot be undone."
+            self, "Delete keys", f"Delete {which} and all its samples? This cannot be undone."
         )
         if answer != QMessageBox.StandardButton.Yes:
             return
-        self.store.remove(item.data(Qt.ItemDataRole.UserRole) for item in items)
+        self.store.remove(id for item in items for id in item.data(Qt.ItemDataRole.UserRole))
         self.refresh()
         self.references_changed.emit()
 
@@ -170,7 +183,7 @@ class ProtectedPanel(QWidget):
         if not items:
             return
         old = items[0].data(Qt.ItemDataRole.UserRole + 1)
-        new, ok = QInputDialog.getText(self, "Rename key", f"New name for every reference of {old!r}:", text=old)
+        new, ok = QInputDialog.getText(self, "Rename key", f"New name for the key {old!r}:", text=old)
         if not ok:
             return
         try:
@@ -180,3 +193,19 @@ class ProtectedPanel(QWidget):
             return
         self.refresh()
         self.references_changed.emit()
+
+
+def _strip(images: list[Path]) -> QPixmap:
+    """Up to ``_STRIP`` sample pictures side by side (a missing one left blank)."""
+    strip = QPixmap(_STRIP * (_THUMB + _GAP), _THUMB)
+    strip.fill(Qt.GlobalColor.transparent)
+    painter = QPainter(strip)
+    for index, image in enumerate(images[:_STRIP]):
+        picture = QPixmap(str(image))
+        if not picture.isNull():
+            scaled = picture.scaled(
+                _THUMB, _THUMB, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation
+            )
+            painter.drawPixmap(index * (_THUMB + _GAP), (_THUMB - scaled.height()) // 2, scaled)
+    painter.end()
+    return strip

@@ -43,6 +43,8 @@ class ScorePlot(QWidget):
         self.setMinimumSize(420, 200)
         self.evidence = evidence
         self.threshold = 0.5
+        self.note = ""
+        """Said over the plot when a part of it is missing, and why."""
 
     def set_threshold(self, threshold: float) -> None:
         self.threshold = threshold
@@ -77,6 +79,12 @@ class ScorePlot(QWidget):
         for tick in (0.0, 0.25, 0.5, 0.75, 1.0):
             tx = area.left() + area.width() * tick
             painter.drawText(QRectF(tx - 20, area.bottom() + 4, 40, 16), Qt.AlignmentFlag.AlignCenter, f"{tick:g}")
+        if self.note:
+            painter.setPen(QColor(90, 90, 90))
+            painter.drawText(
+                area.adjusted(12, 8, -12, -8), Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap, self.note
+            )
+        painter.setPen(QColor(60, 60, 60))
         painter.drawText(
             QRectF(area.left(), area.bottom() + 18, area.width(), 16),
             Qt.AlignmentFlag.AlignCenter,
@@ -226,10 +234,25 @@ class SettingsDialog(QDialog):
         shown = self.evidence[self._kind]
         self.plot.set_threshold(threshold)
         far, frr = shown.rates(threshold)
-        self.rates.setText(
-            f"false accepts {_percent(far)} of {len(shown.impostor)} impostor comparisons, "
-            f"false rejects {_percent(frr)} of {len(shown.genuine)} genuine ones (per frame)"
-        )
+        accepts = f"false accepts {_percent(far)} of {len(shown.impostor)} impostor comparisons"
+        things = "object key" if self._kind == "object" else "digit key"
+        if not shown.impostor.size:
+            self.plot.note = (
+                f"No {things} enrolled yet. Enroll one to see its samples scored against each other (green) "
+                "and against other keys and the shipped samples (red)."
+            )
+            self.rates.setText(f"Nothing to measure yet: no {things} is enrolled")
+        elif not shown.genuine.size:
+            self.plot.note = (
+                f"Every {things} has a single sample, so none can be scored against itself (green); "
+                "enroll two or more samples per key to see false rejects."
+            )
+            self.rates.setText(f"{accepts}; false rejects show once a key has two or more samples")
+        else:
+            self.plot.note = ""
+            self.rates.setText(
+                f"{accepts}, false rejects {_percent(frr)} of {len(shown.genuine)} genuine ones (per frame)"
+            )
         self._on_threshold(self._kind, threshold)
 
     def _on_camera_activated(self, index: int) -> None:

@@ -1,30 +1,38 @@
-"""Procedural objects: tags, badges, coins, stickers and printed cards, made on this machine.
+"""Objects to hold up as keys, made on this machine: tags, badges, coins, stickers,
+photo cards and logos.
 
-The object model is trained and evaluated on objects drawn here, never downloaded: a
-silhouette (disc, tag, shield, blob, card) filled with a colour, a gradient, stripes,
-rings or a patch of a photograph, and marked with glyphs from the system's fonts and
-simple shapes.  Held-out objects differ from training ones in every random choice,
-in their glyphs (alternate code points) and in their photograph (each part has its
-own).  An object is a BGRA image: alpha is its silhouette, so a scene can be seen
-around it.
+Nothing is downloaded: every object is drawn from a part's fonts and photographs
+(:mod:`sources`).  Procedural objects (:func:`make_object`) are a silhouette (disc, tag,
+shield, blob, card) filled with a colour, a gradient, stripes, rings, brushed metal or a
+patch of a photograph, and marked with glyphs and simple shapes; photo cards
+(:func:`photo_card`), stickers (:func:`sticker`) and logos (:func:`logo`) are cut from
+the photographs and lettered in the fonts.  Parts differ in fonts and photographs (and
+procedural glyphs in code points), so no glyph shape or photograph of a tune or test
+object was ever trained on.  An object is a BGRA image: alpha is its outline, so a
+scene can be seen around it.
 """
 
 from __future__ import annotations
 
 import functools
-import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
 
 import cv2
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-OBJECT_SIDE = 160
-"""Side, in pixels, of a drawn object."""
+from unlock_app.lab import digits, sources
+from unlock_app.lab.sources import Part
 
-Part = Literal["train", "test"]
+OBJECT_SIDE = 160
+"""Side, in pixels, of a procedural object."""
+
+PHOTO_SIDE = 320
+"""Long side, in pixels, of a photo card, a sticker or a logo."""
+
+KINDS = ("procedural", "photo card", "sticker", "logo")
+"""The kinds of object :func:`make_key_object` draws, in equal shares."""
 
 _GLYPH_RANGES = (
     (0x0030, 0x0039),  # digits
@@ -39,15 +47,6 @@ _GLYPH_RANGES = (
     (0x2700, 0x27BF),  # dingbats
     (0x4E00, 0x62FF),  # CJK ideographs (where a font has them)
 )
-_FONT_FOLDERS = (
-    Path("/usr/share/fonts"),
-    Path("/usr/local/share/fonts"),
-    Path.home() / ".fonts",
-    Path.home() / ".local/share/fonts",
-    Path("/Library/Fonts"),
-    Path("/System/Library/Fonts"),
-    Path("C:/Windows/Fonts"),
-)
 
 
 class ObjectDataError(RuntimeError):
@@ -61,55 +60,70 @@ class Materials:
     Attributes
     ----------
     fonts : tuple of pathlib.Path
-        TrueType/OpenType fonts found on this machine.
+        The part's fonts that draw Latin letters.
     code_points : tuple of tuple of int
-        The glyphs this part may draw, by Unicode block (train and test take alternate
-        code points).
-    photograph : numpy.ndarray
-        BGR uint8 photograph that textured fills are cut from.
+        The glyphs this part's procedural objects may draw, by Unicode block (training
+        takes even code points, tuning and testing odd ones).
+    photographs : tuple of numpy.ndarray
+        The part's photographs, BGR uint8.
     """
 
     fonts: tuple[Path, ...]
     code_points: tuple[tuple[int, ...], ...]
-    photograph: np.ndarray
+    photographs: tuple[np.ndarray, ...]
 
     def describe(self) -> str:
-        return f"{len(self.fonts)} fonts ({', '.join(sorted(f.name for f in self.fonts))})"
-
-
-def find_fonts() -> tuple[Path, ...]:
-    """Every .ttf/.otf font in the usual system font folders, sorted by path."""
-    found = set()
-    for folder in _FONT_FOLDERS:
-        if folder.is_dir():
-            found.update(p for p in folder.rglob("*") if p.suffix.lower() in (".ttf", ".otf"))
-    return tuple(sorted(found))
+        return f"{len(self.fonts)} fonts and {len(self.photographs)} photographs"
 
 
 @functools.cache
 def materials(part: Part) -> Materials:
-    """The fonts, glyphs and photograph for ``part``.
+    """The fonts, glyphs and photographs for ``part``.
 
     Raises
     ------
     ObjectDataError
-        If no font is installed, or scikit-learn (which ships the two photographs) is not.
+        If the part's fonts or photographs are not installed.
     """
-    fonts = tuple(path for path in find_fonts() if _draws_latin(path))
-    if not fonts:
-        hint = "apt-get install fonts-dejavu-core" if sys.platform.startswith("linux") else "install any TrueType font"
-        raise ObjectDataError(f"no TrueType fonts found in the system font folders; {hint}")
     try:
-        from sklearn.datasets import load_sample_images
-    except ImportError:
-        raise ObjectDataError(
-            "object training and evaluation need scikit-learn's sample photographs: pip install 'unlock-app[train]'"
-        ) from None
-    china, flower = load_sample_images().images
-    photograph = cv2.cvtColor(china if part == "train" else flower, cv2.COLOR_RGB2BGR)
+        fonts = tuple(path for path in sources.fonts(part) if _draws_latin(path))
+        photographs = tuple(sources.load_photo(photo.path) for photo in sources.photos(part))
+    except sources.LabDataError as error:
+        raise ObjectDataError(str(error)) from None
+    if not fonts or not photographs:
+        raise ObjectDataError(f"no fonts or photographs for the {part} part; {sources.install_hint()}")
     parity = 0 if part == "train" else 1
     code_points = tuple(tuple(range(low + (low + parity) % 2, high + 1, 2)) for low, high in _GLYPH_RANGES)
-    return Materials(fonts, code_points, photograph)
+    return Materials(fonts, code_points, photographs)
+
+
+def make_key_object(rng: np.random.Generator, stuff: Materials, slot: int | None = None, grid: int = 3) -> np.ndarray:
+    """One object of any kind (``KINDS``, in equal shares), BGRA uint8.
+
+    ``slot`` numbers the objects of a set that must all differ: a photo card or sticker of
+    slot ``i`` is cut from photograph ``i`` (mod their count) and from its own cell of it,
+    cut ``grid`` by ``grid``, so two objects of the set are not two prints of the same part
+    of a picture (until the cells run out)."""
+    kind = KINDS[int(rng.integers(len(KINDS)))]
+    if kind == "procedural":
+        return make_object(rng, stuff)
+    if kind == "logo":
+        return logo(str(stuff.fonts[int(rng.integers(len(stuff.fonts)))]), rng)
+    count = len(stuff.photographs)
+    photo = stuff.photographs[int(rng.integers(count)) if slot is None else slot % count]
+    share = (0.25, 0.7)
+    if slot is not None:
+        photo, share = _cell(photo, (slot // count) % (grid * grid), grid), (0.6, 1.0)
+    return photo_card(photo, rng, share) if kind == "photo card" else sticker(photo, rng, share)
+
+
+def _cell(photo: np.ndarray, cell: int, grid: int) -> np.ndarray:
+    """One cell of a photograph cut ``grid`` by ``grid``."""
+    height, width = photo.shape[:2]
+    row, column = divmod(cell, grid)
+    return photo[
+        row * height // grid : (row + 1) * height // grid, column * width // grid : (column + 1) * width // grid
+    ]
 
 
 def make_object(rng: np.random.Generator, stuff: Materials) -> np.ndarray:
@@ -183,7 +197,7 @@ def _fill(rng: np.random.Generator, stuff: Materials, side: int) -> np.ndarray:
     if style == "solid":
         return np.full((side, side, 3), first, np.uint8)
     if style == "photo":
-        photo = stuff.photograph
+        photo = stuff.photographs[int(rng.integers(len(stuff.photographs)))]
         crop = int(rng.integers(side, min(photo.shape[:2])))
         y, x = rng.integers(0, photo.shape[0] - crop + 1), rng.integers(0, photo.shape[1] - crop + 1)
         return cv2.resize(photo[y : y + crop, x : x + crop], (side, side), interpolation=cv2.INTER_AREA)
@@ -280,3 +294,122 @@ def _fingerprint(font: ImageFont.FreeTypeFont, character: str) -> tuple:
 @functools.cache
 def _font(path: Path, size: int) -> ImageFont.FreeTypeFont:
     return ImageFont.truetype(str(path), size)
+
+
+def photo_card(photo: np.ndarray, rng: np.random.Generator, share: tuple[float, float] = (0.25, 0.7)) -> np.ndarray:
+    """A print of part of a photograph, with or without a white border and round corners."""
+    aspect = rng.uniform(0.65, 1.55)
+    crop = _photo_crop(photo, aspect, rng, share)
+    height = PHOTO_SIDE if aspect >= 1 else int(PHOTO_SIDE * aspect)
+    width = int(height / aspect)
+    print_ = cv2.resize(crop, (width, height), interpolation=cv2.INTER_AREA)
+    if rng.random() < 0.4:
+        border = int(min(width, height) * rng.uniform(0.03, 0.08))
+        print_ = cv2.copyMakeBorder(print_, border, border, border, border, cv2.BORDER_CONSTANT, value=(245, 246, 248))
+    alpha = _rounded(print_.shape[1], print_.shape[0], rng.uniform(0, 0.12) if rng.random() < 0.5 else 0.0)
+    return np.dstack([print_, alpha])
+
+
+def sticker(photo: np.ndarray, rng: np.random.Generator, share: tuple[float, float] = (0.25, 0.7)) -> np.ndarray:
+    """A die-cut sticker of part of a photograph: a disc, a rounded square, a star or a
+    blob, often with a white rim."""
+    side = PHOTO_SIDE
+    art = cv2.resize(_photo_crop(photo, 1.0, rng, share), (side, side), interpolation=cv2.INTER_AREA)
+    shape = rng.choice(["disc", "rounded", "star", "blob"])
+    mask = np.zeros((side, side), np.uint8)
+    centre = side // 2
+    if shape == "disc":
+        cv2.circle(mask, (centre, centre), int(side * 0.47), 255, -1, cv2.LINE_AA)
+    elif shape == "rounded":
+        mask = _rounded(side, side, rng.uniform(0.15, 0.35))
+    else:
+        count = int(rng.integers(5, 9)) if shape == "star" else 48
+        angles = np.linspace(0, 2 * np.pi, 2 * count if shape == "star" else count, endpoint=False)
+        if shape == "star":
+            radii = np.where(np.arange(len(angles)) % 2, rng.uniform(0.55, 0.75), 1.0) * 0.47 * side
+        else:
+            wobble = sum(rng.uniform(0, 0.1) * np.sin(k * angles + rng.uniform(0, 6.3)) for k in (2, 3, 5))
+            radii = 0.42 * side * (1 + wobble)
+        points = np.stack([centre + radii * np.cos(angles), centre + radii * np.sin(angles)], 1)
+        cv2.fillPoly(mask, [points.astype(np.int32)], 255, cv2.LINE_AA)
+    if rng.random() < 0.65:
+        rim = int(side * rng.uniform(0.025, 0.06))
+        inner = cv2.erode(mask, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * rim + 1, 2 * rim + 1)))
+        art[(mask > 0) & (inner == 0)] = (250, 250, 250)
+    return np.dstack([art, mask])
+
+
+def logo(font: str, rng: np.random.Generator) -> np.ndarray:
+    """A badge: a word or a letter in ``font`` on a coloured shape, sometimes with a ring."""
+    side = PHOTO_SIDE
+    background = rng.uniform(0, 255, 3)
+    art = np.empty((side, side, 3), np.float32)
+    art[:] = background
+    ink = 255 - background if rng.random() < 0.5 else rng.uniform(0, 255, 3)
+    if np.abs(ink - background).sum() < 180:
+        ink = np.where(background > 127, 20.0, 235.0)
+    letters = "".join(chr(int(c)) for c in rng.integers(65, 91, int(rng.choice([1, 2, 3, 4]))))
+    coverage = digits.glyph(font, letters, int(side * rng.uniform(0.4, 0.7)))
+    h, w = coverage.shape
+    top, left = (side - h) // 2, (side - w) // 2
+    region = art[top : top + h, left : left + w]
+    region[:] = region * (1 - coverage[:, :, None]) + ink * coverage[:, :, None]
+    mask = np.zeros((side, side), np.uint8)
+    if rng.random() < 0.5:
+        cv2.circle(mask, (side // 2, side // 2), int(side * 0.48), 255, -1, cv2.LINE_AA)
+    else:
+        mask = _rounded(side, side, rng.uniform(0.05, 0.3))
+    if rng.random() < 0.4:
+        ring = cv2.erode(mask, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (21, 21)))
+        art[(mask > 0) & (ring == 0)] = ink
+    return np.dstack([np.clip(art, 0, 255).astype(np.uint8), mask])
+
+
+def _photo_crop(
+    photo: np.ndarray, aspect: float, rng: np.random.Generator, share: tuple[float, float] = (0.25, 0.7)
+) -> np.ndarray:
+    """A random part of a photograph with something in it (not a patch of clear sky),
+    ``aspect`` its height over its width, ``share`` how much of the picture's width it
+    may take."""
+    height, width = photo.shape[:2]
+    for _ in range(_CROP_TRIES):
+        crop_w = max(8, int(rng.uniform(*share) * min(width, height / aspect)))
+        crop_h = max(8, int(crop_w * aspect))
+        y = int(rng.integers(0, max(1, height - crop_h)))
+        x = int(rng.integers(0, max(1, width - crop_w)))
+        crop = photo[y : y + crop_h, x : x + crop_w]
+        if float(cv2.resize(crop, (32, 32), interpolation=cv2.INTER_AREA).std()) >= _MIN_DETAIL:
+            break
+    return crop
+
+
+_CROP_TRIES = 10
+_MIN_DETAIL = 24.0
+"""Grey levels of spread a photo crop needs at 32x32 to tell one print from another."""
+
+
+def _rounded(width: int, height: int, radius: float) -> np.ndarray:
+    """An opaque rectangle with corners rounded by ``radius`` of its short side."""
+    mask = np.zeros((height, width), np.uint8)
+    r = int(radius * min(width, height))
+    if r < 1:
+        mask[:] = 255
+        return mask
+    cv2.rectangle(mask, (r, 0), (width - 1 - r, height - 1), 255, -1)
+    cv2.rectangle(mask, (0, r), (width - 1, height - 1 - r), 255, -1)
+    for x in (r, width - 1 - r):
+        for y in (r, height - 1 - r):
+            cv2.circle(mask, (x, y), r, 255, -1, cv2.LINE_AA)
+    return mask
+
+
+def as_image_file(thing: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """The object as a user's photo or scan of it: centred on a plain ground, BGR."""
+    height, width = thing.shape[:2]
+    canvas = np.empty((height * 3 // 2, width * 3 // 2, 3), np.float32)
+    canvas[:] = rng.integers(0, 256, 3)
+    top, left = height // 4, width // 4
+    cover = thing[:, :, 3:].astype(np.float32) / 255
+    region = canvas[top : top + height, left : left + width]
+    region[:] = region * (1 - cover) + thing[:, :, :3] * cover
+    return canvas.astype(np.uint8)
