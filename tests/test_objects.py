@@ -187,3 +187,27 @@ def test_an_object_reference_is_framed_a_little_closer_and_further_away():
         assert area[extent] == pytest.approx(area[1.0] / extent**2, rel=0.15), extent
     further = framed[OBJECT_FRAMINGS.index(max(OBJECT_FRAMINGS))]
     assert np.allclose(further[:4, 10:38], 0.5) and np.allclose(further[-4:], 0.3)
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_an_object_before_a_busy_background_keeps_its_own_box(seed):
+    # A patterned wall or a photograph behind: strong lines that run to the frame's edge
+    # join the object's outline, and its box must not become the room's. (Seed 0 shows
+    # the known limit: an object whose outline is much fainter than the lines is lost.)
+    from unlock_app.core.camera import demo_object
+
+    rng = np.random.default_rng(seed)
+    thing = demo_object("acdef"[seed])
+    look, pose = scene.random_object_look(rng), scene.random_object_pose(rng)
+    plain = preprocess_object(scene.render(thing, pose, replace(look, hand=False), np.random.default_rng(seed)))
+    desk = look.desk.copy()
+    height, width = desk.shape[:2]
+    for y in (0.3, 0.55, 0.8):  # the edges of shelves, from wall to wall
+        cv2.line(desk, (0, int(y * height)), (width, int((y + 0.15) * height)), (15, 15, 15), 7)
+    busy = preprocess_object(
+        scene.render(thing, pose, replace(look, desk=desk, hand=False), np.random.default_rng(seed))
+    )
+    assert plain.found and busy.found, busy.quality.reason
+    (bx, by, bw, bh), (px, py, pw, ph) = busy.box, plain.box
+    overlap = max(0, min(bx + bw, px + pw) - max(bx, px)) * max(0, min(by + bh, py + ph) - max(by, py))
+    assert overlap / (bw * bh + pw * ph - overlap) > 0.7

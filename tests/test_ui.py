@@ -735,3 +735,13 @@ def test_enrollment_dialog_has_room_for_its_warnings_from_the_start(qtbot, model
         assert upper.geometry().bottom() < lower.geometry().top(), (upper, lower)
     assert dialog.buttons.geometry().bottom() < dialog.height()
     store.close()
+
+
+def test_settings_dialog_says_why_false_rejects_are_missing_for_single_sample_keys(qtbot, models, profile):
+    store = ReferenceStore(profile)
+    store.add("seven", "digit", from_images([DIGITS / "7_0.png"]))
+    dialog = SettingsDialog(settings=Settings(), models=models, store=store, on_threshold=lambda kind, value: None)
+    qtbot.addWidget(dialog)
+    assert "single sample" in dialog.plot.note and "false rejects show once" in dialog.rates.text()
+    assert "n/a" not in dialog.rates.text()
+    store.close()

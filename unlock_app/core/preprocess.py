@@ -59,6 +59,8 @@ _HAND_CUT = 0.5
 _HAND_CUT_SIZE = 48
 _ABOVE_GROUND = 1.5
 _MIN_OBJECT_SHARE = 0.2
+_EDGE_MARGIN = 0.02
+_SOLID_OPENING = 0.16
 _OPPONENT = np.float32([[0.114, 0.587, 0.299, 0], [0, -0.5, 0.5, 128], [-0.5, 0.25, 0.25, 128]])
 """BGR to lightness and the halves of red - green and of yellow - blue, offset to fit 8 bits."""
 
@@ -216,7 +218,14 @@ def preprocess_object(frame: np.ndarray) -> Subject:
     box = _subject_box(strong, half_search, None, _JOIN_HALF)
     if box is None:
         return _nothing("no object near the centre")
-    x, y, w, h = (2 * v for v in _without_hand(strong, box, half_search))
+    box = _without_hand(strong, box, half_search)
+    if _reaches_the_edge(box, strong.shape):
+        # Joined to the room's own strong edges (a patterned wall, a photograph behind):
+        # the object is the solid shape near the centre, once thin lines are opened away.
+        solid = _solid_piece(strong, half_search)
+        if solid is not None and not _reaches_the_edge(solid, strong.shape):
+            box = _without_hand(strong, solid, half_search)
+    x, y, w, h = (2 * v for v in box)
     work_h, work_w = edges.shape
     if max(w, h) < _MIN_SUBJECT * min(work_w, work_h):
         return _nothing("object too small: hold it closer")
@@ -267,6 +276,39 @@ def _without_hand(strong: np.ndarray, box: tuple[int, int, int, int], search) ->
         return box
     left, top, width, height = (round(v) for v in stats[1 + best, :4])
     return x + left, y + top, min(width, w - left), min(height, h - top)
+
+
+def _reaches_the_edge(box: tuple[int, int, int, int], shape: tuple[int, int]) -> bool:
+    """Whether a box comes within 2% of the frame's short side of any of its edges."""
+    x, y, w, h = box
+    height, width = shape
+    margin = _EDGE_MARGIN * min(height, width)
+    return x <= margin or y <= margin or x + w >= width - margin or y + h >= height - margin
+
+
+def _solid_piece(strong: np.ndarray, search) -> tuple[int, int, int, int] | None:
+    """The box of the largest solid shape near the centre: outlines filled, then opened
+    with a disc a sixth of the search region's short side, which leaves a held object
+    (a closed outline, filled) and removes the lines and grain of a busy background."""
+    outside = cv2.copyMakeBorder(strong, 1, 1, 1, 1, cv2.BORDER_CONSTANT, value=0)
+    cv2.floodFill(outside, None, (0, 0), 1)
+    filled = strong | (1 - outside[1:-1, 1:-1])
+    sx, sy, sw, sh = search
+    side = max(3, int(_SOLID_OPENING * min(sw, sh))) | 1
+    disc = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (side, side))
+    opened = cv2.morphologyEx(filled, cv2.MORPH_OPEN, disc, borderType=cv2.BORDER_CONSTANT, borderValue=0)
+    count, _, stats, centroids = _pieces(opened)
+    if count <= 1:
+        return None
+    cx, cy = centroids[1:, 0], centroids[1:, 1]
+    inside = (cx >= sx) & (cx < sx + sw) & (cy >= sy) & (cy < sy + sh)
+    if not inside.any():
+        return None
+    distance = np.hypot((cx - (sx + sw / 2)) / sw, (cy - (sy + sh / 2)) / sh)
+    area = stats[1:, cv2.CC_STAT_AREA].astype(np.float64)
+    best = int(np.argmax(np.where(inside, area * np.clip(1.0 - distance, 0.05, None), -1.0)))
+    x, y, w, h = stats[1 + best, :4]
+    return int(x), int(y), int(w), int(h)
 
 
 def _pieces(mask: np.ndarray) -> tuple[int, np.ndarray, np.ndarray, np.ndarray]:

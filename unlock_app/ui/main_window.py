@@ -153,6 +153,8 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(self.pages)
         self.camera_label = QLabel()
         self.speed_label = QLabel()
+        # As wide as its widest text from the start, so that a longer number is never cut off.
+        self.speed_label.setMinimumWidth(self.speed_label.fontMetrics().horizontalAdvance("999 fps · 999 ms per frame"))
         self.statusBar().addWidget(self.camera_label, 1)
         self.statusBar().addPermanentWidget(self.speed_label)
         self.lock_state.unlocked_changed.connect(self._on_unlocked_changed)
