@@ -600,3 +600,14 @@ def test_install_desktop_entry_puts_the_app_in_the_menu(run, tmp_path, monkeypat
     command = next(line for line in entry.splitlines() if line.startswith("Exec="))[len("Exec=") :]
     assert command == f"{sys.executable} -m unlock_app"  # pytest is not the unlock-app script
     assert str(tmp_path / "share" / "applications") in out
+
+
+def test_config_reads_the_default_thresholds_without_loading_the_models(tmp_path):
+    script = (
+        "import sys; from unlock_app.cli import main; "
+        f"code = main(['--data-dir', {str(tmp_path)!r}, 'config']); "
+        "assert code == 0 and 'torch' not in sys.modules, sorted(m for m in sys.modules if 'torch' in m)[:3]"
+    )
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=REPO, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert "(the digit model card's default)" in result.stdout

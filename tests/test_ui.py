@@ -745,3 +745,16 @@ def test_settings_dialog_says_why_false_rejects_are_missing_for_single_sample_ke
     assert "single sample" in dialog.plot.note and "false rejects show once" in dialog.rates.text()
     assert "n/a" not in dialog.rates.text()
     store.close()
+
+
+def test_log_tab_shows_the_snapshot_column_only_when_there_are_pictures(qtbot, make_window):
+    window = make_window(lambda: DemoCamera(None))
+    window.audit.record("deny", score=0.2, label="7", reference_id=1, frames=3, source="demo")
+    window.lock_state.set_unlocked(True)
+    snapshot_column = window.panel.log.columnCount() - 1
+    assert window.panel.log.horizontalHeaderItem(snapshot_column).text() == "Snapshot"
+    assert window.panel.log.isColumnHidden(snapshot_column)  # pictures are off by default
+    frame = np.zeros((48, 64, 3), np.uint8)
+    window.audit.record("deny", score=0.3, label="7", reference_id=1, frames=3, source="demo", snapshot=frame)
+    window.panel.refresh()
+    assert not window.panel.log.isColumnHidden(snapshot_column) and window.panel.log.item(0, snapshot_column).text()
