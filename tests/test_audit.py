@@ -75,4 +75,4 @@ def test_the_lockout_says_how_many_attempts_are_left_and_what_the_next_failure_c
     for _ in range(6):
         seen.append((lockout.attempts_left(), lockout.next_lockout()))
         lockout = lockout_after(lockout, success=False, now=1000.0)
-    assert seen == [(5, 0.0), (4, 0.0), (3, 0.0), (2, 0.0), (1, 30.0), (1, 60.0)]
+    assert seen == [(5, 30.0), (4, 30.0), (3, 30.0), (2, 30.0), (1, 30.0), (1, 60.0)]

@@ -84,9 +84,11 @@ class Lockout:
         return max(1, FAILURES_BEFORE_LOCKOUT - self.failures)
 
     def next_lockout(self) -> float:
-        """Seconds the next failed attempt would stop matching for (0: none yet)."""
-        after = lockout_after(self, success=False, now=0.0)
-        return max(0.0, after.until) if after.failures >= FAILURES_BEFORE_LOCKOUT else 0.0
+        """Seconds matching stops for once the attempts left have all failed."""
+        after = self
+        for _ in range(self.attempts_left()):
+            after = lockout_after(after, success=False, now=0.0)
+        return after.until
 
 
 def wants_snapshot(setting: str, outcome: str) -> bool:

@@ -251,6 +251,8 @@ class EnrollmentDialog(QDialog):
         self.samples.append(item)
         icon = QIcon(QPixmap.fromImage(input_image(item.input)))
         self.thumbnails.addItem(QListWidgetItem(icon, str(len(self.samples))))
+        if self.capturing and len(self.samples) >= self.count.value():
+            self._on_start_clicked()  # all taken: the button offers to start again, not to pause
         self._check_samples()
         self._update_buttons()
 

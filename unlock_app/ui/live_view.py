@@ -102,11 +102,13 @@ class LiveView(QWidget):
         return QRectF((self.width() - w) / 2, 0, w, h)
 
     def _paint_insets(self, painter: QPainter, target: QRectF, analysis: Analysis | None) -> None:
-        side = max(64.0, min(112.0, target.height() / 4))
-        margin = 10
         font = QFont(self.font())
         font.setPointSize(9)
         painter.setFont(font)
+        # Never narrower than its caption, which would be cut off in a small preview.
+        caption = painter.fontMetrics().horizontalAdvance("model input") + 8
+        side = max(64.0, caption, min(112.0, target.height() / 4))
+        margin = 10
         box = QRectF(target.right() - side - margin, target.top() + margin, side, side)
         painter.fillRect(box.adjusted(-2, -2, 2, 20), QColor(0, 0, 0, 160))
         if analysis is not None and analysis.subject.input is not None:

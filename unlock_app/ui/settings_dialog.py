@@ -80,9 +80,12 @@ class ScorePlot(QWidget):
             tx = area.left() + area.width() * tick
             painter.drawText(QRectF(tx - 20, area.bottom() + 4, 40, 16), Qt.AlignmentFlag.AlignCenter, f"{tick:g}")
         if self.note:
+            # On a plate of its own, so the threshold's line does not run through the words.
+            plate = area.adjusted(area.width() * 0.1, area.height() * 0.2, -area.width() * 0.1, -area.height() * 0.2)
+            painter.fillRect(plate, QColor(250, 250, 250))
             painter.setPen(QColor(90, 90, 90))
             painter.drawText(
-                area.adjusted(12, 8, -12, -8), Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap, self.note
+                plate.adjusted(8, 4, -8, -4), Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap, self.note
             )
         painter.setPen(QColor(60, 60, 60))
         painter.drawText(
