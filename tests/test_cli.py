@@ -233,7 +233,7 @@ def test_camera_enrollment_and_live_verify_on_video_files(run, tmp_path):
     seven_video = write_video(tmp_path / "seven.avi", card_frames(7, 40, seed=41))
     code, out, err = run("enroll", "--label", "7", "--camera", str(seven_video), "--frames", "3")
     assert code == 0, err
-    assert "enrolled 3 references" in out
+    assert "enrolled '7': new key, 3 samples (reference ids " in out
     another_seven = write_video(tmp_path / "seven2.avi", card_frames(7, 30, seed=42, index=1))
     code, out, _ = run("verify", "--camera", str(another_seven), "--json")
     result = json.loads(out)[0]
@@ -484,7 +484,7 @@ def test_object_key_from_a_video_opens_for_that_object_only(run, tmp_path):
     video = write_video(tmp_path / "tag.avi", object_frames("a", 60, seed=50))
     code, out, err = run("enroll", "--label", "tag", "--kind", "object", "--camera", str(video), "--frames", "3")
     assert code == 0, err
-    assert "enrolled 3 references" in out and "turn it a little" in err
+    assert "new key, 3 views" in out and "turn it a little" in err
     code, out, _ = run("list", "--json")
     assert {r["kind"] for r in json.loads(out)} == {"object"}
     again = write_video(tmp_path / "tag-again.avi", object_frames("a", 30, seed=51))
@@ -546,7 +546,7 @@ def test_enrolling_an_object_that_digit_cards_come_close_to_warns(run, tmp_path,
     cv2.imwrite(str(photo), demo_object_on_grey(demo_object("a")))
     monkeypatch.setattr(pipeline, "digit_card_floor", lambda *_: 0.93)
     code, out, err = run("enroll", "--label", "tag", "--kind", "object", str(photo))
-    assert code == 0 and "enrolled 1 reference" in out  # a warning, not a refusal
+    assert code == 0 and "new key, 1 view (reference id " in out  # a warning, not a refusal
     assert (
         err.startswith("unlock-app: warning: To the model this object looks much like a card with a handwritten digit")
         and "similarity of 0.930 instead of " in err
@@ -611,3 +611,10 @@ def test_config_reads_the_default_thresholds_without_loading_the_models(tmp_path
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=REPO, timeout=120)
     assert result.returncode == 0, result.stderr
     assert "(the digit model card's default)" in result.stdout
+
+
+def test_enrolling_more_samples_of_a_key_says_so(run):
+    code, out, _ = run("enroll", "--label", "seven", _digit_file(7, 0))
+    assert code == 0 and out.startswith("enrolled 'seven': new key, 1 sample (reference id 1)")
+    code, out, _ = run("enroll", "--label", "seven", _digit_file(7, 2))
+    assert code == 0 and out.startswith("enrolled 'seven': 1 more sample (reference id 2)")

@@ -180,6 +180,27 @@ def test_first_run_offers_enrollment_and_never_unlocks(qtbot, make_window, monke
     assert not window.lock_state.unlocked
 
 
+def test_the_key_just_enrolled_opens_only_once_shown_again(qtbot, make_window, monkeypatch):
+    demo = DemoCamera(7, seed=2)
+    window = make_window(lambda: demo, enrolled=())
+
+    def enroll_a_seven(dialog):
+        window.store.add("7", "digit", from_images([DIGITS / "7_0.png", DIGITS / "7_2.png"]))
+        return QDialog.DialogCode.Accepted
+
+    monkeypatch.setattr(EnrollmentDialog, "exec", enroll_a_seven)
+    window.open_enrollment()  # the first run: saved while the 7 is still held up
+    assert not window.first_run
+    seen = []
+    window.inference.analysed.connect(lambda: seen.append(1))
+    qtbot.waitUntil(lambda: len(seen) >= 20, timeout=10000)
+    assert not window.lock_state.unlocked and "Take the key away" in window._status()[0]
+    demo.show(None)
+    qtbot.waitUntil(lambda: not window._rearm, timeout=10000)
+    demo.show(7)
+    qtbot.waitUntil(lambda: window.lock_state.unlocked, timeout=20000)
+
+
 def _enrollment_dialog(models, store, buffer) -> EnrollmentDialog:
     from unlock_app.core.pipeline import load_galleries, policy
 

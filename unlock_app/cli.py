@@ -359,7 +359,11 @@ def _enroll(args: argparse.Namespace) -> int:
     except ValueError as error:  # the label belongs to a key of the other kind
         raise UsageError(f"--label {label!r}: {error}") from None
     profile.galleries()  # embed now, so the first unlock does not wait for it
-    print(f"enrolled {_plural(len(ids), 'reference')} for {label!r}: ids {', '.join(map(str, ids))}")
+    existing = len(profile.store.ids_with_label(label)) - len(ids)
+    noun = "view" if args.kind == "object" else "sample"
+    added = f"{len(ids)} more {noun}{'s' * (len(ids) != 1)}" if existing else f"new key, {_plural(len(ids), noun)}"
+    references = f"reference id{'s' * (len(ids) != 1)} {', '.join(map(str, ids))}"
+    print(f"enrolled {label!r}: {added} ({references})")
     if args.kind == "object":
         import numpy as np
 

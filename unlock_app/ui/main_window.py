@@ -254,7 +254,10 @@ class MainWindow(QMainWindow):
         if captured.still:
             return  # the same picture again is no new evidence
         if self._rearm:
-            self._rearm = self._passes(analysis)
+            # Cleared by a frame without the key; a frame matched against no key at all
+            # (analysed before a new key's gallery arrived) says nothing either way.
+            found, unmatched = analysis.subject.found, analysis.match is None
+            self._rearm = found and (unmatched or self._passes(analysis))
             return
         if analysis.subject.found and not self.attempt.active:
             self._outcome = ""
@@ -367,6 +370,9 @@ class MainWindow(QMainWindow):
             parent=self,
         )
         if dialog.exec() == QDialog.DialogCode.Accepted:
+            # The key just enrolled is likely still in view: it opens only once shown again,
+            # so that the first unlock is one the user sees happen.
+            self._rearm = not self.lock_state.unlocked
             self.reload_gallery()
             self.panel.refresh()
 
