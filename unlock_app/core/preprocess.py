@@ -250,12 +250,8 @@ def _without_hand(strong: np.ndarray, box: tuple[int, int, int, int], search) ->
     largest piece near the centre is the object, unless it is a small remnant (an
     outline too faint to fill), when the whole box is kept.
     """
-    # Flooded from a ring of background put around the mask, so that the outside is
-    # reached even when the frame's own corner is an edge.
-    outside = cv2.copyMakeBorder(strong, 1, 1, 1, 1, cv2.BORDER_CONSTANT, value=0)
-    cv2.floodFill(outside, None, (0, 0), 1)
     x, y, w, h = box
-    filled = (strong | (1 - outside[1:-1, 1:-1]))[y : y + h, x : x + w]
+    filled = _filled(strong)[y : y + h, x : x + w]
     shrink = min(1.0, _HAND_CUT_SIZE / min(w, h))
     if shrink < 1:
         small = cv2.resize(filled * np.uint8(255), None, fx=shrink, fy=shrink, interpolation=cv2.INTER_AREA)
@@ -267,11 +263,8 @@ def _without_hand(strong: np.ndarray, box: tuple[int, int, int, int], search) ->
     if count <= 1:
         return box
     stats, centroids = stats / np.array([shrink] * 4 + [shrink**2]), centroids / shrink  # back to full size
-    sx, sy, sw, sh = search
-    centroids = centroids[1:] + np.array([x, y])
-    distance = np.hypot((centroids[:, 0] - (sx + sw / 2)) / sw, (centroids[:, 1] - (sy + sh / 2)) / sh)
     area = stats[1:, cv2.CC_STAT_AREA]
-    best = int(np.argmax(area * np.clip(1.0 - distance, 0.05, None)))
+    best = _most_central(area, centroids[1:] + np.array([x, y]), search)
     if area[best] < _MIN_OBJECT_SHARE * w * h:
         return box
     left, top, width, height = (round(v) for v in stats[1 + best, :4])
@@ -290,25 +283,34 @@ def _solid_piece(strong: np.ndarray, search) -> tuple[int, int, int, int] | None
     """The box of the largest solid shape near the centre: outlines filled, then opened
     with a disc a sixth of the search region's short side, which leaves a held object
     (a closed outline, filled) and removes the lines and grain of a busy background."""
-    outside = cv2.copyMakeBorder(strong, 1, 1, 1, 1, cv2.BORDER_CONSTANT, value=0)
-    cv2.floodFill(outside, None, (0, 0), 1)
-    filled = strong | (1 - outside[1:-1, 1:-1])
-    sx, sy, sw, sh = search
-    side = max(3, int(_SOLID_OPENING * min(sw, sh))) | 1
+    side = max(3, int(_SOLID_OPENING * min(search[2], search[3]))) | 1
     disc = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (side, side))
-    opened = cv2.morphologyEx(filled, cv2.MORPH_OPEN, disc, borderType=cv2.BORDER_CONSTANT, borderValue=0)
-    count, _, stats, centroids = _pieces(opened)
-    if count <= 1:
-        return None
+    opened = cv2.morphologyEx(_filled(strong), cv2.MORPH_OPEN, disc, borderType=cv2.BORDER_CONSTANT, borderValue=0)
+    _, _, stats, centroids = _pieces(opened)
     cx, cy = centroids[1:, 0], centroids[1:, 1]
-    inside = (cx >= sx) & (cx < sx + sw) & (cy >= sy) & (cy < sy + sh)
-    if not inside.any():
+    sx, sy, sw, sh = search
+    candidates = np.flatnonzero((cx >= sx) & (cx < sx + sw) & (cy >= sy) & (cy < sy + sh))
+    if candidates.size == 0:
         return None
-    distance = np.hypot((cx - (sx + sw / 2)) / sw, (cy - (sy + sh / 2)) / sh)
-    area = stats[1:, cv2.CC_STAT_AREA].astype(np.float64)
-    best = int(np.argmax(np.where(inside, area * np.clip(1.0 - distance, 0.05, None), -1.0)))
-    x, y, w, h = stats[1 + best, :4]
+    best = 1 + candidates[_most_central(stats[1:, cv2.CC_STAT_AREA][candidates], centroids[1:][candidates], search)]
+    x, y, w, h = stats[best, :4]
     return int(x), int(y), int(w), int(h)
+
+
+def _filled(mask: np.ndarray) -> np.ndarray:
+    """A 0/1 mask with every closed outline filled in.  Flooded from a ring of background
+    put around it, so the outside is reached even when the frame's own corner is an edge."""
+    outside = cv2.copyMakeBorder(mask, 1, 1, 1, 1, cv2.BORDER_CONSTANT, value=0)
+    cv2.floodFill(outside, None, (0, 0), 1)
+    return mask | (1 - outside[1:-1, 1:-1])
+
+
+def _most_central(area: np.ndarray, centroids: np.ndarray, search) -> int:
+    """Which piece is the subject: the largest, discounted by its distance from the
+    search region's centre (in units of the region's size)."""
+    sx, sy, sw, sh = search
+    distance = np.hypot((centroids[:, 0] - (sx + sw / 2)) / sw, (centroids[:, 1] - (sy + sh / 2)) / sh)
+    return int(np.argmax(np.asarray(area, np.float64) * np.clip(1.0 - distance, 0.05, None)))
 
 
 def _pieces(mask: np.ndarray) -> tuple[int, np.ndarray, np.ndarray, np.ndarray]:
@@ -648,8 +650,7 @@ def _subject_box(
     candidates = np.flatnonzero(usable & inside)
     if candidates.size == 0:
         return None
-    distance = np.hypot((cx[candidates] - (sx + sw / 2)) / sw, (cy[candidates] - (sy + sh / 2)) / sh)
-    best = candidates[np.argmax(area[candidates] * np.clip(1.0 - distance, 0.05, None))]
+    best = candidates[_most_central(area[candidates], centroids[candidates], search)]
 
     x0, y0, w, h = stats[best, :4]
     x1, y1 = x0 + w, y0 + h

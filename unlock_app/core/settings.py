@@ -102,6 +102,12 @@ _MEANING = {
 }
 
 
+def allowed_range(key: str) -> tuple[float, float]:
+    """The lowest and highest value a numeric setting takes (for the settings dialog)."""
+    _, low, high, _ = _NUMBERS[key]
+    return low, high
+
+
 def describe_settings() -> list[tuple[str, str]]:
     """Each setting with what it means, its allowed values and its default."""
     described = []

@@ -27,7 +27,7 @@ from PySide6.QtWidgets import (
 from enrollment.store import ReferenceStore
 from unlock_app.core.camera import list_cameras
 from unlock_app.core.pipeline import KINDS, Models, reference_embeddings
-from unlock_app.core.settings import Settings
+from unlock_app.core.settings import Settings, allowed_range
 from unlock_app.core.tuning import Evidence, evidence, shipped_impostors
 
 GENUINE = QColor(46, 204, 113)
@@ -128,8 +128,9 @@ class SettingsDialog(QDialog):
         self.kind = QComboBox()
         self.kind.addItem("Digit keys", "digit")
         self.kind.addItem("Object keys", "object")
-        self.slider = QSlider(Qt.Orientation.Horizontal, minimum=1, maximum=999)
-        self.spin = QDoubleSpinBox(minimum=0.001, maximum=0.999, singleStep=0.01, decimals=3)
+        low, high = allowed_range("threshold")
+        self.slider = QSlider(Qt.Orientation.Horizontal, minimum=round(low * 1000), maximum=round(high * 1000))
+        self.spin = QDoubleSpinBox(minimum=low, maximum=high, singleStep=0.01, decimals=3)
         self.use_default = QCheckBox()
         self.plot = ScorePlot(self.evidence["digit"])
         self.rates = QLabel()
@@ -138,11 +139,15 @@ class SettingsDialog(QDialog):
         self.use_default.toggled.connect(self._on_use_default_toggled)
         self.kind.currentIndexChanged.connect(self._on_kind_changed)
 
-        self.frames_required = QSpinBox(minimum=1, maximum=30, value=settings.frames_required)
-        self.frames_window = QSpinBox(minimum=1, maximum=30, value=settings.frames_window)
+        self.frames_required, self.frames_window = QSpinBox(), QSpinBox()
+        for box, key in ((self.frames_required, "frames_required"), (self.frames_window, "frames_window")):
+            box.setRange(*map(int, allowed_range(key)))  # the settings' own limits, one place
+            box.setValue(getattr(settings, key))
         self.frames_required.valueChanged.connect(lambda v: self.frames_window.setMinimum(v))
         self.frames_window.setMinimum(settings.frames_required)
-        self.attempt_timeout = QDoubleSpinBox(minimum=0.5, maximum=120, value=settings.attempt_timeout, suffix=" s")
+        self.attempt_timeout = QDoubleSpinBox(suffix=" s")
+        self.attempt_timeout.setRange(*allowed_range("attempt_timeout"))
+        self.attempt_timeout.setValue(settings.attempt_timeout)
         self.camera = QComboBox()
         self.camera.addItem("First webcam (else the demo camera)", "")
         for index, name in list_cameras():
@@ -157,7 +162,9 @@ class SettingsDialog(QDialog):
         self.device = QComboBox()
         self.device.addItems(["auto", "cpu", "cuda"])
         self.device.setCurrentText(settings.device)
-        self.idle_relock = QSpinBox(minimum=0, maximum=86400, value=int(settings.idle_relock), suffix=" s")
+        self.idle_relock = QSpinBox(suffix=" s")
+        self.idle_relock.setRange(*map(int, allowed_range("idle_relock")))
+        self.idle_relock.setValue(int(settings.idle_relock))
         self.idle_relock.setSpecialValueText("never")
         self.relock_when_away = QCheckBox("Lock when the window is minimised or the session locks")
         self.relock_when_away.setChecked(settings.relock_when_away)
