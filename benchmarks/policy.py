@@ -55,9 +55,9 @@ def main() -> int:
     by_class = {d: np.flatnonzero(split.test_labels == d) for d in range(10)}
     defaults = Settings()
     policies = {
-        "1 of 1": Policy(matcher.threshold, 1, 1),
+        "1 of 1": Policy({"digit": matcher.threshold}, 1, 1),
         f"{defaults.frames_required} of {defaults.frames_window}": Policy(
-            matcher.threshold, defaults.frames_required, defaults.frames_window
+            {"digit": matcher.threshold}, defaults.frames_required, defaults.frames_window
         ),
     }
     outcomes: dict[str, dict[str, list[bool]]] = {name: {"genuine": [], "impostor": []} for name in policies}

@@ -91,7 +91,7 @@ def main() -> int:
 
     dialog = EnrollmentDialog(
         buffer=window.buffer,
-        models=models,
+        analysis=window.analysis,
         store=store,
         galleries=window.galleries,
         policy=window.policy,
@@ -111,10 +111,14 @@ def main() -> int:
     dialog.reject()
 
     settings = SettingsDialog(  # with the default policy, not the slow one the window uses here
-        settings=Settings(), models=models, store=store, on_threshold=lambda kind, t: None, parent=window
+        settings=Settings(), analysis=window.analysis, store=store, on_threshold=lambda kind, t: None, parent=window
     )
     settings.kind.setCurrentIndex(settings.kind.findData("object"))
     settings.show()
+    for _ in range(100):
+        wait(50)
+        if all(evidence is not None for evidence in settings.evidence.values()):
+            break
     wait(300)
     settings.grab().save(str(OUT / "settings.png"))
     settings.reject()
@@ -123,7 +127,7 @@ def main() -> int:
     demo.show(4)
     for _ in range(5):  # five failed attempts in a row, as a wrong key held up would make
         window.audit.record("deny", score=0.12, label="seven", reference_id=1, frames=40, source="demo")
-    window.lockout = window.audit.lockout()
+    window.session.lockout = window.audit.lockout()
     wait(1200)
     window.grab().save(str(OUT / "locked-out.png"))
     window.shutdown()

@@ -24,13 +24,12 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from unlock_app.core.kinds import KINDS
 from unlock_app.core.paths import open_database, transaction, write_atomic
-from unlock_app.core.preprocess import INPUT_SHAPES, object_crop, preprocess_object
+from unlock_app.core.preprocess import object_crop, preprocess_object
 
 DATABASE = "references.sqlite3"
 IMAGES = "references"
-KINDS = ("digit", "object")
-_A = {"digit": "a digit", "object": "an object"}
 MAX_LABEL = 64
 _MAX_IMAGE_SIDE = 1280
 _SCHEMA_VERSION = 2
@@ -62,7 +61,7 @@ class Reference:
     Attributes
     ----------
     input : numpy.ndarray
-        The preprocessed model input, float32 of the kind's shape (``INPUT_SHAPES``).
+        The preprocessed model input, float32 of the kind's input shape.
     image : pathlib.Path
         The source image file.
     """
@@ -163,11 +162,12 @@ class ReferenceStore:
         if kind not in KINDS:
             raise ValueError(f"unknown kind {kind!r}: use one of {', '.join(KINDS)}")
         for item in items:
-            if np.shape(item.input) != INPUT_SHAPES[kind]:
-                raise ValueError(f"a {kind} reference needs an input of shape {INPUT_SHAPES[kind]}")
+            if np.shape(item.input) != KINDS[kind].input_shape:
+                raise ValueError(f"a {kind} reference needs an input of shape {KINDS[kind].input_shape}")
         existing = self._db.execute("SELECT kind FROM reference WHERE label = ? LIMIT 1", (label,)).fetchone()
         if existing is not None and existing[0] != kind:
-            raise ValueError(f"{label!r} is already {_A[existing[0]]} key: choose another label for this {kind}")
+            article = KINDS[existing[0]].article
+            raise ValueError(f"{label!r} is already {article} key: choose another label for this {kind}")
         names = []
         try:
             for item in items:
@@ -198,7 +198,7 @@ class ReferenceStore:
                 kind=row[2],
                 created=datetime.fromisoformat(row[3]),
                 image=self.images / row[4],
-                input=_from_blob(row[5]).reshape(INPUT_SHAPES[row[2]]),
+                input=_from_blob(row[5]).reshape(KINDS[row[2]].input_shape),
             )
             for row in rows
         ]
@@ -240,7 +240,7 @@ class ReferenceStore:
         naming the weights, and anything else the embedding depends on), computing (and
         caching) those made otherwise or never made.
 
-        ``embed`` maps float32 inputs of the kind's shape, (N, *INPUT_SHAPES[kind]), to
+        ``embed`` maps float32 inputs of the kind's input shape, (N, *shape), to
         (N, D) embeddings.  Returns ``(embeddings, ids, labels)``.
         """
         rows = self._db.execute(
@@ -248,7 +248,7 @@ class ReferenceStore:
         ).fetchall()
         stale = [row for row in rows if row[3] is None or row[4] != made_by]
         if stale:
-            fresh = embed(np.stack([_from_blob(row[2]).reshape(INPUT_SHAPES[kind]) for row in stale]))
+            fresh = embed(np.stack([_from_blob(row[2]).reshape(KINDS[kind].input_shape) for row in stale]))
             with transaction(self._db):
                 self._db.executemany(
                     "UPDATE reference SET embedding = ?, weights_sha256 = ? WHERE id = ?",

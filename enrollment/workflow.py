@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
+
+import numpy as np
 
 from enrollment.store import NewReference
 from unlock_app.core.camera import FrameSource, frames_until
 from unlock_app.core.images import ImageError, load_image
-from unlock_app.core.preprocess import Kind, preprocess_kind
-
-OBJECT_SPACING = 10
-"""Frames between two object views from a camera (a third of a second at 30 fps): time
-for the user to turn the object a little, so the views differ."""
+from unlock_app.core.kinds import KINDS
+from unlock_app.core.matching import Gallery, match, similarity
+from unlock_app.core.pipeline import Models, digit_card_warning
 
 
 class EnrollmentError(ValueError):
@@ -24,7 +25,7 @@ class EnrollmentError(ValueError):
         self.problems = problems
 
 
-def from_images(files: Sequence[str | Path], kind: Kind = "digit") -> list[NewReference]:
+def from_images(files: Sequence[str | Path], kind: str = "digit") -> list[NewReference]:
     """Load and preprocess every file for ``kind``; raise EnrollmentError naming each
     unusable one.
 
@@ -38,7 +39,7 @@ def from_images(files: Sequence[str | Path], kind: Kind = "digit") -> list[NewRe
         except ImageError as error:
             problems.append(str(error))
             continue
-        subject = preprocess_kind(image, kind, ink="auto")
+        subject = KINDS[kind].preprocess(image, "auto")
         if not subject.found:
             problems.append(f"{file}: {subject.quality.reason}; use a well-lit photo with the key filling its middle")
             continue
@@ -49,11 +50,11 @@ def from_images(files: Sequence[str | Path], kind: Kind = "digit") -> list[NewRe
 
 
 def from_camera(
-    source: FrameSource, count: int, timeout: float, kind: Kind = "digit", spacing: int | None = None
+    source: FrameSource, count: int, timeout: float, kind: str = "digit", spacing: int | None = None
 ) -> list[NewReference]:
     """Capture ``count`` samples of a ``kind`` key: every ``spacing``-th frame that shows
-    a subject, so the samples differ, within ``timeout`` seconds.  By default a digit
-    sample is taken every 3rd frame, an object view every ``OBJECT_SPACING``-th.
+    a subject, so the samples differ, within ``timeout`` seconds (by default, the kind's
+    ``capture_spacing``).
 
     Raises
     ------
@@ -61,14 +62,14 @@ def from_camera(
         If fewer samples were captured in time, or the source ran dry.
     """
     if spacing is None:
-        spacing = OBJECT_SPACING if kind == "object" else 3
+        spacing = KINDS[kind].capture_spacing
     items: list[NewReference] = []
     seen = frames = 0
     deadline = time.monotonic() + timeout
     last_reason = "no frame arrived"
     for frame in frames_until(source, deadline):
         frames += 1
-        subject = preprocess_kind(frame, kind)
+        subject = KINDS[kind].preprocess(frame, "dark")
         if not subject.found:
             last_reason = subject.quality.reason
             continue
@@ -85,3 +86,45 @@ def from_camera(
             ]
         )
     return items
+
+
+@dataclass(frozen=True)
+class SampleCheck:
+    """What to tell the user about a key's samples before it is saved: a sample that
+    looks like another key of the kind (the two could open each other), samples that do
+    not look like each other, and (kinds with the card check) a key that looks like a
+    card with a handwritten digit.  A request of the analysis service (:mod:`analysis`)."""
+
+    kind: str
+    inputs: np.ndarray
+    """The samples' model inputs, float32 (N, *the kind's input shape)."""
+    label: str
+    """The key's label (its own references are no other key)."""
+    gallery: Gallery
+    """The keys of the kind enrolled so far."""
+    threshold: float
+
+    def run(self, models: Models) -> list[str]:
+        """The warnings, each a sentence that says what to do; empty when all is well."""
+        warnings = []
+        embeddings = models[self.kind].embed(self.inputs)
+        for embedding in embeddings:
+            # match() already has the best score of every key: one vectorised pass.
+            best = match(embedding, self.gallery)
+            scores = best.label_scores.items() if best else ()
+            alike = {other: score for other, score in scores if other != self.label and score >= self.threshold}
+            if alike:
+                warnings.append(
+                    f"A sample looks like the key {max(alike, key=alike.get)!r}: the two keys could open "
+                    "each other. Use a different digit or object."
+                )
+                break
+        if len(embeddings) > 1:
+            pairwise = np.sqrt(((embeddings[:, None] - embeddings[None]) ** 2).sum(-1))
+            if similarity(pairwise).min() < self.threshold:
+                warnings.append(
+                    "Some samples do not look like each other: are they all the same key? Drop the odd one out."
+                )
+        if KINDS[self.kind].card_check:
+            warnings.append(digit_card_warning(self.inputs, models[self.kind], self.threshold))
+        return [warning for warning in warnings if warning]

@@ -29,13 +29,7 @@ def _isolated_dirs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 def _no_leftover_threads_or_windows():
     before = set(threading.enumerate())
     yield
-    pipeline = sys.modules.get("unlock_app.core.pipeline")  # its worker lives as long as the process, by design
-    lasting = pipeline.SECOND_KIND_THREAD if pipeline else None
-    leftover = [
-        t
-        for t in threading.enumerate()
-        if t not in before and t.is_alive() and not t.daemon and not (lasting and t.name.startswith(lasting))
-    ]
+    leftover = [t for t in threading.enumerate() if t not in before and t.is_alive() and not t.daemon]
     assert not leftover, f"test left threads running: {leftover}"
     widgets = sys.modules.get("PySide6.QtWidgets")  # a test that never loaded Qt opened no window
     app = widgets.QApplication.instance() if widgets else None
@@ -103,3 +97,12 @@ def write_video(path: Path, frames: list[np.ndarray], fps: float = 30.0) -> Path
         writer.write(frame)
     writer.release()
     return path
+
+
+@pytest.fixture
+def analysis(models):
+    """An analysis service on the shipped models, closed after the test."""
+    from unlock_app.core.analysis import AnalysisService
+
+    with AnalysisService(models) as service:
+        yield service

@@ -16,7 +16,7 @@ from unlock_app.core.card_check import (
     refused,
 )
 from unlock_app.core.matching import Gallery, key_similarities
-from unlock_app.core.pipeline import analyse, load_galleries, object_floors
+from unlock_app.core.pipeline import analyse, key_floors, load_galleries
 from unlock_app.core.preprocess import preprocess, preprocess_object
 
 NAN = [np.nan, np.nan]
@@ -142,7 +142,7 @@ def test_only_a_match_that_reaches_the_threshold_is_checked(models, card_key):
     from unlock_app.core.decision import Policy
 
     frame = card_frames(0, 1, seed=81)[0]
-    low, high = Policy(0.5, 3, 5, object_threshold=0.001), Policy(0.5, 3, 5, object_threshold=0.999)
+    low, high = Policy({"digit": 0.5, "object": 0.001}, 3, 5), Policy({"digit": 0.5, "object": 0.999}, 3, 5)
     assert analyse(frame, models, card_key, policy=low).refused
     skipped = analyse(frame, models, card_key, policy=high)
     assert skipped.match is not None and not skipped.refused and not skipped.passes(0.999)
@@ -189,5 +189,5 @@ def test_the_shipped_cohort_sets_a_digit_cards_floor_above_an_objects(models):
     for name, frames in (("one card", card_frames(1, 5, seed=86)), ("tag", object_frames("c", 5, seed=86))):
         crops = np.stack([view.input for view in map(preprocess_object, frames) if view.found])
         gallery = Gallery.build(models["object"].embed_references(crops), np.arange(len(crops)), [name] * len(crops))
-        floors.update(object_floors(gallery, models["object"]))
+        floors.update(key_floors(gallery, models["object"]))
     assert floors["one card"] > 2 * floors["tag"] and floors["tag"] < 0.5 * models["object"].threshold

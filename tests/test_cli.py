@@ -209,21 +209,26 @@ def test_usage_errors(run):
 
 def test_config_show_and_set(run):
     code, out, _ = run("config")
-    assert code == 0 and "threshold" in out and "model card" in out
-    code, out, _ = run("config", "threshold", "0.7")
-    assert code == 0
-    assert run("config", "threshold")[1].strip() == "0.7"
-    code, _, err = run("config", "threshold", "7")
+    assert code == 0 and "thresholds.digit = " in out and "thresholds.object = " in out and "model card" in out
+    code, out, _ = run("config", "thresholds.digit", "0.7")
+    assert code == 0 and out.startswith("thresholds.digit = 0.7")
+    assert run("config", "thresholds.digit")[1].strip() == "0.7"
+    code, _, err = run("config", "thresholds.digit", "7")
     assert code == 2 and "between" in err
     code, _, err = run("config", "loudness", "3")
     assert code == 2 and "unknown setting" in err
-    assert run("config", "threshold")[1].strip() == "0.7"
+    code, _, err = run("config", "thresholds.sound", "0.5")
+    assert code == 2 and "unknown setting" in err
+    assert run("config", "thresholds.digit")[1].strip() == "0.7"
+    code, out, _ = run("config", "object_threshold", "0.6")  # the name before kinds were keyed
+    assert code == 0 and out.startswith("thresholds.object = 0.6")
+    assert run("config", "thresholds.object")[1].strip() == "0.6"
 
 
 def test_threshold_setting_applies_to_verify(run, tmp_path):
     _enrolled(run, 7)
     seven = _photo_of_card(tmp_path, 7, seed=31, index=1)
-    run("config", "threshold", "0.999")
+    run("config", "thresholds.digit", "0.999")
     code, out, _ = run("verify", "--json", seven)
     assert code == 1 and json.loads(out)[0]["threshold"] == 0.999
 
@@ -267,16 +272,21 @@ def test_bad_camera_specs(run, tmp_path):
     assert code == 2 and str(not_video) in err
 
 
-def test_tampered_weights_are_refused_with_exit_2(run, tmp_path):
+@pytest.mark.parametrize("kind", ["digit", "object"])
+def test_tampered_weights_are_refused_with_exit_2(run, tmp_path, kind):
     from unlock_app.core.model_card import card_path, default_weights
 
     weights = tmp_path / "w.safetensors"
-    data = bytearray(default_weights().read_bytes())
+    data = bytearray(default_weights(kind).read_bytes())
     data[-3] ^= 0xFF
     weights.write_bytes(bytes(data))
-    card_path(weights).write_text(card_path(default_weights()).read_text())
-    code = main(["--data-dir", str(run.data), "--weights", str(weights), "verify", _digit_file(7)])
-    assert code == 2
+    card_path(weights).write_text(card_path(default_weights(kind)).read_text())
+    option = str(weights) if kind == "digit" else f"object={weights}"  # a path alone is the digit model's
+    code, _, err = run("--weights", option, "verify", _digit_file(7))
+    assert code == 2 and str(weights) in err and "SHA-256" in err
+    with pytest.raises(SystemExit) as exited:
+        run("--weights", f"sound={weights}", "verify", _digit_file(7))
+    assert exited.value.code == 2 and "'sound' is not a kind of key" in run.capsys.readouterr().err
 
 
 def test_the_installed_command_runs_without_traceback(tmp_path):
@@ -491,7 +501,7 @@ def test_object_key_from_a_video_opens_for_that_object_only(run, tmp_path):
     code, out, _ = run("verify", "--camera", str(again), "--json")
     result = json.loads(out)[0]
     assert code == 0 and result["decision"] == "unlock" and result["label"] == "tag" and result["kind"] == "object"
-    assert result["threshold"] == pytest.approx(json.loads(run("config", "object_threshold")[1].split()[0]))
+    assert result["threshold"] == pytest.approx(json.loads(run("config", "thresholds.object")[1].split()[0]))
     for name, frames in (
         ("other", object_frames("b", 30, seed=52)),
         ("card", card_frames(7, 30, seed=53)),
@@ -512,7 +522,7 @@ def test_an_object_key_that_is_a_card_refuses_another_character(run, tmp_path):
     assert code == 0, err
     other = tmp_path / "zero.png"
     cv2.imwrite(str(other), card_frames(0, 1, seed=91)[0])
-    assert run("config", "object_threshold", "0.001")[0] == 0  # only a match that reaches it is refused
+    assert run("config", "thresholds.object", "0.001")[0] == 0  # only a match that reaches it is refused
     code, out, _ = run("verify", "--json", str(other), str(same))
     zero, nine = json.loads(out)
     # Refused by the key's floor (digit cards come close to a key that is one) before its
@@ -533,17 +543,20 @@ def test_object_key_from_image_files_and_one_kind_per_label(run, tmp_path):
     assert code == 0 and json.loads(out)[0]["label"] == "coin" and json.loads(out)[0]["kind"] == "object"
     code, _, err = run("enroll", "--label", "coin", _digit_file(7))
     assert code == 2 and "already an object key" in err
-    code, out, _ = run("config", "object_threshold")
+    code, out, err = run("enroll", "--label", "coin 2", "--kind", "object", str(photo))  # the same coin again
+    assert code == 0 and "unlock-app: warning: A sample looks like the key 'coin'" in err
+    code, out, _ = run("config", "thresholds.object")
     assert code == 0 and "object model card's default" in out
 
 
 def test_enrolling_an_object_that_digit_cards_come_close_to_warns(run, tmp_path, monkeypatch):
-    import unlock_app.core.pipeline as pipeline
     from unlock_app.core.camera import demo_object
     from unlock_app.core.tuning import demo_object_on_grey
 
     photo = tmp_path / "tag.png"
     cv2.imwrite(str(photo), demo_object_on_grey(demo_object("a")))
+    import unlock_app.core.pipeline as pipeline
+
     monkeypatch.setattr(pipeline, "digit_card_floor", lambda *_: 0.93)
     code, out, err = run("enroll", "--label", "tag", "--kind", "object", str(photo))
     assert code == 0 and "new key, 1 view (reference id " in out  # a warning, not a refusal
@@ -586,7 +599,7 @@ def test_train_with_a_limit_writes_a_model_and_its_threshold(run, tmp_path):
     assert code == 0, err
     card = json.loads(output.with_suffix(".json").read_text())
     assert 0 < card["threshold"] < 1 and card["threshold_rule"] and card["prototypes"]
-    assert f"--weights {output} evaluate --kind digit" in out
+    assert f"--weights digit={output} evaluate --kind digit" in out
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="freedesktop.org menus are Linux's")

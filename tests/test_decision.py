@@ -2,7 +2,7 @@
 
 from unlock_app.core.decision import FrameResult, Policy, decide
 
-POLICY = Policy(threshold=0.5, frames_required=3, frames_window=5)
+POLICY = Policy(thresholds={"digit": 0.5}, frames_required=3, frames_window=5)
 HIT = FrameResult(True, 1, "seven", 0.8)
 MISS = FrameResult(True, 2, "three", 0.3)
 EMPTY = FrameResult(False)
@@ -43,7 +43,7 @@ def test_below_threshold_never_unlocks_and_reports_the_best():
 
 
 def test_one_frame_attempt():
-    single = Policy(0.5, 1, 1)
+    single = Policy({"digit": 0.5}, 1, 1)
     assert decide([HIT], single).unlock
     assert not decide([MISS], single).unlock
     assert not decide([], single).unlock

@@ -18,7 +18,7 @@ from unlock_app.lab.evaluation import interval, opened_by_attempt, roc_auc, thre
     threshold=st.floats(0.05, 0.95),
 )
 def test_unlocks_in_bulk_are_the_apps_decision_on_every_prefix(frames, required, extra, threshold):
-    policy = Policy(threshold, required, required + extra)
+    policy = Policy({"digit": threshold}, required, required + extra)
     scores = np.array([[np.nan if f is None else f] for f in frames])[None]  # one attempt, one key
     history, expected = [], False
     for f in frames:
@@ -28,7 +28,7 @@ def test_unlocks_in_bulk_are_the_apps_decision_on_every_prefix(frames, required,
 
 
 def test_an_attempt_opens_the_key_its_frames_agree_on():
-    policy = Policy(0.5, 2, 3)
+    policy = Policy({"digit": 0.5}, 2, 3)
     nan = np.nan
     attempts = np.array(
         [
@@ -68,7 +68,7 @@ def test_a_small_measurement_reports_every_set_and_check(models, world):
     ours = evaluation.Models(models["digit"], models["object"])
     sizes = evaluation.Sizes(digits=60, objects=8, attempts=4, nothing=2)
     thresholds = {"digit": models["digit"].threshold, "object": models["object"].threshold}
-    report = evaluation.evaluate(ours, world, thresholds, Policy(0.5, 3, 5), sizes=sizes)
+    report = evaluation.evaluate(ours, world, thresholds, Policy({"digit": 0.5}, 3, 5), sizes=sizes)
     assert set(report["sets"]) == set(evaluation.SETS)
     for name, metrics in report["sets"].items():
         assert metrics["items"] == (8 if name == "objects" else 60) and metrics["attempts"] == 4

@@ -141,13 +141,13 @@ def test_cuda_without_cuda_is_a_clear_error():
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
 def test_on_cuda_the_shipped_models_embed_webcam_frames_as_on_the_cpu(models):
+    from unlock_app.core.kinds import KINDS
     from unlock_app.core.pipeline import Models
-    from unlock_app.core.preprocess import preprocess_kind
 
     on_cuda = Models("cuda")
     shown = {"digit": card_frames(3, 8, seed=1), "object": object_frames("c", 8, seed=2)}
     for kind, frames in shown.items():
-        subjects = [preprocess_kind(frame, kind) for frame in frames]
+        subjects = [KINDS[kind].preprocess(frame, "dark") for frame in frames]
         inputs = np.stack([subject.input for subject in subjects if subject.found])
         assert on_cuda[kind].device.type == "cuda" and len(inputs) >= 6
         np.testing.assert_allclose(on_cuda[kind].embed(inputs), models[kind].embed(inputs), atol=1e-3)

@@ -11,9 +11,10 @@ from conftest import card_frames, digit, object_frames
 
 from unlock_app.core.card_check import COHORT_LOOKS
 from unlock_app.core.decision import Policy, decide
+from unlock_app.core.kinds.object import OBJECT
 from unlock_app.core.matching import Gallery
 from unlock_app.core.model import ObjectEmbeddingNet, load_model, save_model
-from unlock_app.core.model_card import OBJECT_ARCHITECTURE, ModelCard, ModelError, card_path, default_weights
+from unlock_app.core.model_card import ModelCard, ModelError, card_path, default_weights
 from unlock_app.core.pipeline import analyse, load_galleries
 from unlock_app.core.preprocess import OBJECT_FRAMINGS, preprocess, preprocess_object
 from unlock_app.lab import training
@@ -23,7 +24,7 @@ def test_object_weights_round_trip_and_keep_their_kind(tmp_path):
     torch.manual_seed(0)
     model = ObjectEmbeddingNet(width=8, embedding_size=16).eval()
     path = tmp_path / "objects.safetensors"
-    card = ModelCard(width=8, embedding_size=16, kind="object", architecture=OBJECT_ARCHITECTURE, input_size=48)
+    card = ModelCard(width=8, embedding_size=16, kind="object", architecture=OBJECT.architecture, input_size=48)
     save_model(model, card, path)
     loaded, loaded_card, _ = load_model(path, torch.device("cpu"))
     batch = ObjectEmbeddingNet.to_batch(np.random.default_rng(0).random((2, 48, 48, 3), np.float32))
@@ -104,7 +105,7 @@ def _enrolled(models, letter: str) -> Gallery:
 
 
 def _unlocks(models, galleries, frames) -> bool:
-    policy = Policy(models["digit"].threshold, 3, 5, models["object"].threshold)
+    policy = Policy({kind: models[kind].threshold for kind in ("digit", "object")}, 3, 5)
     history = [analyse(frame, models, galleries).result for frame in frames]
     return any(decide(history[: end + 1], policy).unlock for end in range(len(history)))
 

@@ -8,7 +8,8 @@ import pytest
 from conftest import card_frames, object_frames
 
 from unlock_app.core import scene
-from unlock_app.core.preprocess import INPUT_SHAPES, OBJECT_FRAMINGS, object_crop, object_framings, preprocess_object
+from unlock_app.core.kinds.object import OBJECT
+from unlock_app.core.preprocess import OBJECT_FRAMINGS, object_crop, object_framings, preprocess_object
 from unlock_app.lab import objects
 
 
@@ -69,7 +70,7 @@ def test_an_object_held_up_is_found_and_cut_out_in_colour():
     frame = object_frames("a", 1, seed=3)[0]
     subject = preprocess_object(frame)
     assert subject.found, subject.quality.reason
-    assert subject.input.shape == INPUT_SHAPES["object"] == (48, 48, 3)
+    assert subject.input.shape == OBJECT.input_shape == (48, 48, 3)
     assert subject.input.dtype == np.float32 and 0 <= subject.input.min() and subject.input.max() <= 1
     x, y, w, h = subject.box
     assert x < 320 < x + w and y < 240 < y + h  # around the middle, where it is held

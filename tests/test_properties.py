@@ -5,8 +5,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
+from unlock_app.core.kinds.object import OBJECT
 from unlock_app.core.matching import Gallery, match
-from unlock_app.core.preprocess import INPUT_SHAPES, INPUT_SIZE, preprocess, preprocess_object
+from unlock_app.core.preprocess import INPUT_SIZE, preprocess, preprocess_object
 
 DTYPES = st.sampled_from([np.uint8, np.uint16, np.int16, np.int32, np.float32, np.float64, np.bool_])
 SHAPES = st.one_of(
@@ -46,7 +47,7 @@ def test_preprocess_never_raises(frame, ink):
 def test_object_preprocess_never_raises(frame):
     subject = preprocess_object(frame)
     if subject.found:
-        assert subject.input.shape == INPUT_SHAPES["object"]
+        assert subject.input.shape == OBJECT.input_shape
         assert np.isfinite(subject.input).all() and 0 <= subject.input.min() and subject.input.max() <= 1
     else:
         assert subject.input is None and subject.quality.reason

@@ -13,23 +13,36 @@ def test_defaults_when_there_is_no_file(tmp_path):
 
 
 def test_round_trip(tmp_path):
-    changed = with_value(with_value(Settings(), "threshold", "0.62"), "frames_required", 2)
+    changed = with_value(with_value(Settings(), "thresholds.object", "0.62"), "frames_required", 2)
     save(tmp_path, changed)
     loaded, warnings = load(tmp_path)
-    assert loaded.threshold == 0.62 and loaded.frames_required == 2 and warnings == []
-    assert json.loads((tmp_path / SETTINGS_FILE).read_text())["schema_version"] == 1
+    assert loaded == changed and warnings == []
+    assert loaded.threshold("object") == 0.62 and loaded.threshold("digit") is None
+    saved = json.loads((tmp_path / SETTINGS_FILE).read_text())
+    assert saved["schema_version"] == 2 and saved["thresholds"] == {"digit": None, "object": 0.62}
+
+
+def test_a_schema_1_file_is_read_without_loss(tmp_path):
+    old = {"schema_version": 1, "threshold": 0.61, "object_threshold": 0.45, "frames_window": 6, "snapshots": "all"}
+    (tmp_path / SETTINGS_FILE).write_text(json.dumps(old))
+    settings, warnings = load(tmp_path)
+    assert warnings == [] and settings.thresholds == {"digit": 0.61, "object": 0.45}
+    assert settings.frames_window == 6 and settings.snapshots == "all"
 
 
 def test_threshold_back_to_the_model_default():
-    assert with_value(Settings(threshold=0.7), "threshold", "default").threshold is None
+    chosen = Settings(thresholds={"digit": 0.7, "object": 0.5})
+    back = with_value(chosen, "thresholds.digit", "default")
+    assert back.thresholds == {"digit": None, "object": 0.5}
 
 
 @pytest.mark.parametrize(
     ("key", "value"),
     [
-        ("threshold", "1.5"),
-        ("threshold", "abc"),
-        ("threshold", "nan"),
+        ("thresholds.digit", "1.5"),
+        ("thresholds.object", "abc"),
+        ("thresholds.digit", "nan"),
+        ("thresholds.sound", "0.5"),
         ("frames_window", "0"),
         ("device", "tpu"),
         ("colour", "red"),
@@ -46,11 +59,12 @@ def test_required_cannot_exceed_window():
 
 
 def test_bad_and_unknown_keys_fall_back_with_a_warning(tmp_path):
-    (tmp_path / SETTINGS_FILE).write_text(json.dumps({"threshold": "high", "frames_window": 7, "volume": 11}))
+    content = {"thresholds": {"digit": "high", "object": 0.5}, "frames_window": 7, "volume": 11}
+    (tmp_path / SETTINGS_FILE).write_text(json.dumps(content))
     settings, warnings = load(tmp_path)
-    assert settings.threshold is None and settings.frames_window == 7
+    assert settings.thresholds == {"digit": None, "object": 0.5} and settings.frames_window == 7
     assert len(warnings) == 2
-    assert any("threshold" in w for w in warnings) and any("volume" in w for w in warnings)
+    assert any("thresholds.digit" in w for w in warnings) and any("volume" in w for w in warnings)
 
 
 def test_unreadable_file_is_kept_aside_not_lost(tmp_path):

@@ -196,29 +196,30 @@ def test_the_key_just_enrolled_opens_only_once_shown_again(qtbot, make_window, m
     qtbot.waitUntil(lambda: len(seen) >= 20, timeout=10000)
     assert not window.lock_state.unlocked and "Take the key away" in window._status()[0]
     demo.show(None)
-    qtbot.waitUntil(lambda: not window._rearm, timeout=10000)
+    qtbot.waitUntil(lambda: not window.session.rearming, timeout=10000)
     demo.show(7)
     qtbot.waitUntil(lambda: window.lock_state.unlocked, timeout=20000)
 
 
-def _enrollment_dialog(models, store, buffer) -> EnrollmentDialog:
+def _enrollment_dialog(analysis, store, buffer) -> EnrollmentDialog:
     from unlock_app.core.pipeline import load_galleries, policy
 
+    models = analysis.models
     return EnrollmentDialog(
         buffer=buffer,
-        models=models,
+        analysis=analysis,
         store=store,
         galleries=load_galleries(store, models),
         policy=policy(Settings(), models),
     )
 
 
-def test_enrollment_dialog_captures_by_itself_and_saves_one_key(qtbot, models, profile):
+def test_enrollment_dialog_captures_by_itself_and_saves_one_key(qtbot, models, analysis, profile):
     from unlock_app.core.camera import LatestFrame
 
     store = ReferenceStore(profile)
     buffer = LatestFrame()
-    dialog = _enrollment_dialog(models, store, buffer)
+    dialog = _enrollment_dialog(analysis, store, buffer)
     qtbot.addWidget(dialog)
     dialog.count.setValue(3)
     frames = iter(card_frames(4, 200, seed=9))
@@ -246,12 +247,12 @@ def test_enrollment_dialog_captures_by_itself_and_saves_one_key(qtbot, models, p
     store.close()
 
 
-def test_enrollment_dialog_imports_files_and_reports_bad_ones(qtbot, models, profile, tmp_path):
+def test_enrollment_dialog_imports_files_and_reports_bad_ones(qtbot, models, analysis, profile, tmp_path):
     from unlock_app.core.camera import LatestFrame
 
     store = ReferenceStore(profile)
     store.add("seven", "digit", from_images([DIGITS / "7_0.png"]))
-    dialog = _enrollment_dialog(models, store, LatestFrame())
+    dialog = _enrollment_dialog(analysis, store, LatestFrame())
     qtbot.addWidget(dialog)
     bad = tmp_path / "bad.png"
     bad.write_text("no image")
@@ -259,6 +260,7 @@ def test_enrollment_dialog_imports_files_and_reports_bad_ones(qtbot, models, pro
     assert dialog.samples == [] and str(bad) in dialog.warning.text()
     dialog.import_files([str(DIGITS / "7_1.png")])
     assert len(dialog.samples) == 1
+    qtbot.waitUntil(lambda: not dialog.checking)  # the check runs on the analysis service
     assert "seven" in dialog.warning.text()  # looks like an existing key
     store.close()
 
@@ -270,6 +272,7 @@ def test_settings_dialog_threshold_moves_the_rates_and_persists(qtbot, make_wind
 
     def run_dialog(dialog):
         assert isinstance(dialog, SettingsDialog)
+        qtbot.waitUntil(lambda: None not in dialog.evidence.values())
         shown = dialog.evidence["digit"]
         assert len(shown.genuine) > 0 and len(shown.impostor) > 0
         dialog.use_default.setChecked(False)
@@ -294,9 +297,10 @@ def test_settings_dialog_threshold_moves_the_rates_and_persists(qtbot, make_wind
     monkeypatch.setattr(SettingsDialog, "exec", run_dialog)
     window.open_settings()
     assert previews == [0.99]
-    assert window.live_view.threshold == 0.8 and window.attempt.policy.threshold == 0.8
+    assert window.live_view.threshold == 0.8 and window.session.policy.threshold_for("digit") == 0.8
     saved, warnings = settings_module.load(window.config_dir)
-    assert saved.threshold == 0.8 and saved.frames_required == 2 and saved.snapshots == "failed" and warnings == []
+    assert saved.threshold("digit") == 0.8 and saved.frames_required == 2 and warnings == []
+    assert saved.snapshots == "failed"
 
 
 def test_notes_are_saved_and_reloaded(qtbot, make_window, profile):
@@ -463,7 +467,7 @@ def test_after_a_lock_the_key_must_leave_the_view_first(qtbot, make_window):
     qtbot.waitUntil(lambda: len(seen) >= 20, timeout=10000)
     assert not window.lock_state.unlocked  # the 7 is still held up: no instant reopening
     demo.show(None)
-    qtbot.waitUntil(lambda: not window._rearm, timeout=10000)
+    qtbot.waitUntil(lambda: not window.session.rearming, timeout=10000)
     demo.show(7)
     qtbot.waitUntil(lambda: window.lock_state.unlocked, timeout=20000)
 
@@ -475,15 +479,15 @@ def test_a_wrong_key_again_and_again_locks_out_and_the_window_says_so(qtbot, mak
 
     def warned_before_the_lockout():
         window._on_text_timer()
-        if window.lockout.remaining() == 0 and window.lockout.failures in (3, 4):
-            warned.append((window.lockout.failures, window.live_view.message))
-        return window.lockout.remaining() > 0
+        if window.session.lockout.remaining() == 0 and window.session.lockout.failures in (3, 4):
+            warned.append((window.session.lockout.failures, window.live_view.message))
+        return window.session.lockout.remaining() > 0
 
     qtbot.waitUntil(warned_before_the_lockout, timeout=30000)
     left = {3: "2 attempts left before a 30 s lockout", 4: "1 attempt left before a 30 s lockout"}
     assert {failures for failures, _ in warned} == {3, 4}
     assert all(message.endswith(left[failures]) for failures, message in warned)
-    assert window.lockout.failures == 5
+    assert window.session.lockout.failures == 5
     window._on_text_timer()
     assert window.live_view.message.startswith("Locked out after 5 failed attempts: try again in 0:")
     assert window.camera_label.text() == "Camera: demo camera, live"
@@ -568,7 +572,7 @@ def test_broken_frames_are_survived_and_never_unlock(qtbot, make_window, tmp_pat
     assert any(analysis.subject.found for analysis in seen)  # the good frames came through
 
 
-def _run_app(monkeypatch, data, **overrides):
+def _run_app(monkeypatch, data, *options):
     """Run the app's start-up for real; returns its exit code and what its window showed."""
     from PySide6.QtWidgets import QMessageBox
 
@@ -586,9 +590,7 @@ def _run_app(monkeypatch, data, **overrides):
     monkeypatch.setattr(QApplication, "exec", fake_exec)
     monkeypatch.setattr(QMessageBox, "critical", lambda *args: seen.update(critical=args[2]))
     monkeypatch.setattr(QDialog, "exec", lambda self: QDialog.DialogCode.Rejected)  # the first-run dialog
-    args = build_parser().parse_args(["--data-dir", str(data), "--device", "cpu", "--camera", "demo"])
-    for key, value in overrides.items():
-        setattr(args, key, value)
+    args = build_parser().parse_args(["--data-dir", str(data), "--device", "cpu", "--camera", "demo", *options])
     code = app_module.run(args, weights_of(args))
     QApplication.processEvents()  # anything the start-up queued runs while the patches hold
     return code, seen
@@ -612,8 +614,7 @@ def test_tampered_weights_stop_the_app_before_any_window(tmp_path, monkeypatch, 
     data[100] ^= 0xFF
     weights.write_bytes(bytes(data))
     card_path(weights).write_text(card_path(default_weights(kind)).read_text())
-    option = "weights" if kind == "digit" else "object_weights"
-    code, seen = _run_app(monkeypatch, tmp_path / "profile", **{option: str(weights)})
+    code, seen = _run_app(monkeypatch, tmp_path / "profile", "--weights", f"{kind}={weights}")
     assert code == 2 and "SHA-256" in seen["critical"] and "banner" not in seen
 
 
@@ -650,18 +651,19 @@ def test_a_card_with_another_digit_is_refused_for_a_card_key_and_says_why(qtbot,
     # Only a match that reaches the threshold is refused: make every one reach it.  Digit
     # cards come close to a key that is one, so the key's floor refuses the 0 before its
     # character is read (the character's own refusal: test_card_check).
-    window = make_window(lambda: open_camera(video), enrolled=(), settings=Settings(object_threshold=0.001))
+    lowest = Settings(thresholds={"digit": None, "object": 0.001})
+    window = make_window(lambda: open_camera(video), enrolled=(), settings=lowest)
     qtbot.waitUntil(lambda: "nine" in window.live_view.message, timeout=20000)
     assert window.live_view.message.startswith("No match: cards with handwritten digits come close to nine: it needs")
     assert not window.lock_state.unlocked
 
 
-def test_enrollment_dialog_takes_an_object_as_several_turned_views(qtbot, models, profile):
+def test_enrollment_dialog_takes_an_object_as_several_turned_views(qtbot, models, analysis, profile):
     from unlock_app.core.camera import LatestFrame
 
     store = ReferenceStore(profile)
     buffer = LatestFrame()
-    dialog = _enrollment_dialog(models, store, buffer)
+    dialog = _enrollment_dialog(analysis, store, buffer)
     qtbot.addWidget(dialog)
     dialog.start_button.click()
     dialog.kind.setCurrentIndex(dialog.kind.findData("object"))
@@ -689,7 +691,7 @@ def test_enrollment_dialog_takes_an_object_as_several_turned_views(qtbot, models
 
 
 def test_enrollment_dialog_warns_of_an_object_that_digit_cards_come_close_to(
-    qtbot, models, profile, tmp_path, monkeypatch
+    qtbot, models, analysis, profile, tmp_path, monkeypatch
 ):
     import cv2
 
@@ -697,16 +699,18 @@ def test_enrollment_dialog_warns_of_an_object_that_digit_cards_come_close_to(
     from unlock_app.core.tuning import demo_object_on_grey
 
     store = ReferenceStore(profile)
-    dialog = _enrollment_dialog(models, store, LatestFrame())
+    dialog = _enrollment_dialog(analysis, store, LatestFrame())
     qtbot.addWidget(dialog)
     dialog.kind.setCurrentIndex(dialog.kind.findData("object"))
     photo = tmp_path / "tag.png"
     cv2.imwrite(str(photo), demo_object_on_grey(demo_object("a")))
     dialog.import_files([str(photo)])
+    qtbot.waitUntil(lambda: not dialog.checking)
     assert len(dialog.samples) == 1 and "handwritten" not in dialog.warning.text()
     # A cohort of digit cards that look just like this object: its floor is above the threshold.
     monkeypatch.setattr(models["object"], "digit_card_cohort", models["object"].embed(dialog.samples[0].input))
     dialog.import_files([str(photo)])
+    qtbot.waitUntil(lambda: not dialog.checking)
     assert "looks much like a card with a handwritten digit" in dialog.warning.text()
     dialog.label.setText("tag")
     dialog.buttons.button(dialog.buttons.StandardButton.Save).click()  # a warning: it may still be saved
@@ -719,6 +723,7 @@ def test_settings_dialog_keeps_a_threshold_per_kind(qtbot, make_window, monkeypa
     window.lock_state.set_unlocked(True)
 
     def run_dialog(dialog):
+        qtbot.waitUntil(lambda: None not in dialog.evidence.values())
         dialog.kind.setCurrentIndex(dialog.kind.findData("object"))
         shown = dialog.evidence["object"]
         assert len(shown.genuine) > 0 and len(shown.impostor) > 0
@@ -732,16 +737,16 @@ def test_settings_dialog_keeps_a_threshold_per_kind(qtbot, make_window, monkeypa
     monkeypatch.setattr(SettingsDialog, "exec", run_dialog)
     window.open_settings()
     saved, _ = settings_module.load(window.config_dir)
-    assert saved.object_threshold == 0.9 and saved.threshold is None
-    assert window.attempt.policy.threshold_for("object") == 0.9
+    assert saved.thresholds == {"digit": None, "object": 0.9}
+    assert window.session.policy.threshold_for("object") == 0.9
     assert window.live_view.thresholds["object"] == 0.9
 
 
-def test_enrollment_dialog_has_room_for_its_warnings_from_the_start(qtbot, models, profile):
+def test_enrollment_dialog_has_room_for_its_warnings_from_the_start(qtbot, models, analysis, profile):
     from unlock_app.core.camera import LatestFrame
 
     store = ReferenceStore(profile)
-    dialog = _enrollment_dialog(models, store, LatestFrame())
+    dialog = _enrollment_dialog(analysis, store, LatestFrame())
     qtbot.addWidget(dialog)
     dialog.show()
     qtbot.waitExposed(dialog)
@@ -761,11 +766,12 @@ def test_enrollment_dialog_has_room_for_its_warnings_from_the_start(qtbot, model
     store.close()
 
 
-def test_settings_dialog_says_why_false_rejects_are_missing_for_single_sample_keys(qtbot, models, profile):
+def test_settings_dialog_says_why_false_rejects_are_missing_for_single_sample_keys(qtbot, models, analysis, profile):
     store = ReferenceStore(profile)
     store.add("seven", "digit", from_images([DIGITS / "7_0.png"]))
-    dialog = SettingsDialog(settings=Settings(), models=models, store=store, on_threshold=lambda kind, value: None)
+    dialog = SettingsDialog(settings=Settings(), analysis=analysis, store=store, on_threshold=lambda kind, value: None)
     qtbot.addWidget(dialog)
+    qtbot.waitUntil(lambda: dialog.evidence["digit"] is not None)
     assert "single sample" in dialog.plot.note and "false rejects show once" in dialog.rates.text()
     assert "n/a" not in dialog.rates.text()
     store.close()
@@ -782,3 +788,23 @@ def test_log_tab_shows_the_snapshot_column_only_when_there_are_pictures(qtbot, m
     window.audit.record("deny", score=0.3, label="7", reference_id=1, frames=3, source="demo", snapshot=frame)
     window.panel.refresh()
     assert not window.panel.log.isColumnHidden(snapshot_column) and window.panel.log.item(0, snapshot_column).text()
+
+
+def test_the_settings_dialog_opens_before_its_evidence_is_measured(qtbot, analysis, profile, monkeypatch):
+    import threading
+
+    from unlock_app.core.analysis import EvidenceRequest
+
+    store = ReferenceStore(profile)
+    store.add("seven", "digit", from_images([DIGITS / "7_0.png", DIGITS / "7_1.png"]))
+    release = threading.Event()
+    measure = EvidenceRequest.run
+    monkeypatch.setattr(EvidenceRequest, "run", lambda request, models: release.wait(10) and measure(request, models))
+    dialog = SettingsDialog(settings=Settings(), analysis=analysis, store=store, on_threshold=lambda kind, value: None)
+    qtbot.addWidget(dialog)
+    assert dialog.evidence == {"digit": None, "object": None}  # still being measured, off the GUI thread
+    assert dialog.rates.text() == "Measuring..." and "Measuring" in dialog.plot.note
+    release.set()
+    qtbot.waitUntil(lambda: None not in dialog.evidence.values())
+    assert "false rejects" in dialog.rates.text() and dialog.plot.note == ""
+    store.close()

@@ -32,12 +32,24 @@ def build_parser() -> argparse.ArgumentParser:
             "enroll keys, verify and identify images or camera streams, and more."
         ),
     )
+    from unlock_app.core.kinds import KINDS
+
+    kinds = tuple(KINDS)
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     parser.add_argument("--data-dir", metavar="DIR", help="keep references and settings in DIR (a separate profile)")
     parser.add_argument(
-        "--weights", metavar="PATH", help="digit model weights (.safetensors with its .json card beside it)"
+        "--weights",
+        metavar="[KIND=]PATH",
+        action="append",
+        type=_weights,
+        default=[],
+        help=f"a kind's model weights ({', '.join(kinds)}; digit when no KIND), a .safetensors file with its "
+        ".json card beside it; once per kind",
     )
-    parser.add_argument("--object-weights", metavar="PATH", help="object model weights (the same, for object keys)")
+    # The spelling of --weights object=PATH before kinds were named; kept for old scripts.
+    parser.add_argument(
+        "--object-weights", metavar="PATH", type=lambda text: ("object", Path(text)), help=argparse.SUPPRESS
+    )
     parser.add_argument(
         "--device", choices=("auto", "cpu", "cuda"), help="where the model runs (default: the setting, auto)"
     )
@@ -52,7 +64,7 @@ def build_parser() -> argparse.ArgumentParser:
     enroll = commands.add_parser("enroll", help="add references from image files or a camera")
     enroll.add_argument("--label", required=True, help="the key's name; references sharing a label are one key")
     enroll.add_argument(
-        "--kind", choices=("digit", "object"), default="digit", help="a digit card or an object (default digit)"
+        "--kind", choices=kinds, default=kinds[0], help=f"the kind of key: {', '.join(kinds)} (default {kinds[0]})"
     )
     enroll.add_argument("--camera", metavar="SPEC", help="capture from a camera: index, video file, URL or demo")
     enroll.add_argument(
@@ -94,7 +106,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     config = commands.add_parser(
         "config",
-        help="show or set a setting (threshold, frames_required, ...)",
+        help="show or set a setting (thresholds.digit, frames_required, ...)",
         description="Show every setting, show one, or set one; 'default' as VALUE goes back to the default.",
         epilog="settings:\n" + "\n".join(f"  {key:<20}{text}" for key, text in describe_settings()),
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -103,7 +115,7 @@ def build_parser() -> argparse.ArgumentParser:
     config.add_argument("value", nargs="?", metavar="VALUE", help="its new value, or 'default'")
 
     train = commands.add_parser("train", help="train a model from scratch (needs the 'train' extra)")
-    train.add_argument("--kind", choices=("digit", "object"), default="digit", help="which model (default digit)")
+    train.add_argument("--kind", choices=kinds, default=kinds[0], help=f"which model (default {kinds[0]})")
     train.add_argument("--epochs", type=_positive_int, help="passes over the training inputs (default 14)")
     train.add_argument("--views", type=int, help="training-world frames per training item (default 5)")
     train.add_argument("--seed", type=int, help="random seed (default 0)")
@@ -111,13 +123,13 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument(
         "--output",
         metavar="PATH",
-        help="where to write the weights (default: --weights or --object-weights, else the shipped file)",
+        help="where to write the weights (default: the kind's --weights, else the shipped file)",
     )
 
     evaluate = commands.add_parser(
         "evaluate", help="accuracy on held-out keys in the training and the unseen camera world (needs 'train')"
     )
-    evaluate.add_argument("--kind", choices=("digit", "object", "all"), default="all", help="which keys (default all)")
+    evaluate.add_argument("--kind", choices=(*kinds, "all"), default="all", help="which keys (default all)")
     evaluate.add_argument(
         "--world",
         choices=("training", "unseen", "both"),
@@ -264,12 +276,26 @@ class _Profile:
         return load_galleries(self.store, self.models)
 
 
-def weights_of(args: argparse.Namespace) -> dict[str, Path | None]:
-    """The weights files named on the command line, by kind (None: the shipped ones)."""
-    return {
-        "digit": Path(args.weights) if args.weights else None,
-        "object": Path(args.object_weights) if args.object_weights else None,
-    }
+def weights_of(args: argparse.Namespace) -> dict[str, Path]:
+    """The weights files named on the command line, by kind (a kind left out: the shipped one)."""
+    from unlock_app.core.kinds import KINDS
+    from unlock_app.core.model_card import default_weights
+
+    named = dict([*args.weights, *([args.object_weights] if args.object_weights else [])])
+    return {kind: named.get(kind) or default_weights(kind) for kind in KINDS}
+
+
+def _weights(text: str) -> tuple[str, Path]:
+    """``--weights [KIND=]PATH`` as (kind, path)."""
+    from unlock_app.core.kinds import KINDS
+
+    kind, _, path = text.partition("=") if "=" in text.split("/")[0] else ("", "", text)
+    kind = kind or next(iter(KINDS))
+    if kind not in KINDS:
+        raise argparse.ArgumentTypeError(f"{kind!r} is not a kind of key: use {' or '.join(KINDS)}, as in object=PATH")
+    if not path:
+        raise argparse.ArgumentTypeError(f"{text!r} names no weights file")
+    return kind, Path(path)
 
 
 def _positive_int(text: str) -> int:
@@ -315,23 +341,28 @@ def _print_json(value: object) -> None:
 def _analyse_files(files: Sequence[str], profile: _Profile, galleries):
     """(file, analysis or None, error or None) for each image file, against every kind
     of key enrolled."""
+    from unlock_app.core.analysis import AnalysisService, FrameRequest
     from unlock_app.core.images import ImageError, load_image
-    from unlock_app.core.pipeline import analyse
 
-    for file in files:
-        try:
-            image = load_image(file)
-        except ImageError as error:
-            yield file, None, error.reason
-            continue
-        yield file, analyse(image, profile.models, galleries, ink="auto", policy=profile.policy), None
+    policy = profile.policy
+    with AnalysisService(profile.models) as service:
+        for file in files:
+            try:
+                image = load_image(file)
+            except ImageError as error:
+                yield file, None, error.reason
+                continue
+            yield file, service.analyse(FrameRequest(image, galleries, policy, ink="auto")), None
 
 
 # -- commands ------------------------------------------------------------------------
 
 
 def _enroll(args: argparse.Namespace) -> int:
+    import numpy as np
+
     from enrollment import workflow
+    from unlock_app.core.kinds import KINDS
 
     if bool(args.images) == bool(args.camera):
         raise UsageError("enroll takes IMAGE files or --camera SPEC (one of the two)")
@@ -346,7 +377,7 @@ def _enroll(args: argparse.Namespace) -> int:
         from unlock_app.core.camera import open_camera
 
         source = open_camera(args.camera)
-        if args.kind == "object":
+        if args.kind == "object":  # an object is recognised from every side it is seen from
             print("hold the object in the middle of the view and turn it a little between views", file=sys.stderr)
         try:
             items = workflow.from_camera(source, args.frames, args.timeout, args.kind)
@@ -358,21 +389,16 @@ def _enroll(args: argparse.Namespace) -> int:
         ids = profile.store.add(label, args.kind, items)
     except ValueError as error:  # the label belongs to a key of the other kind
         raise UsageError(f"--label {label!r}: {error}") from None
-    profile.galleries()  # embed now, so the first unlock does not wait for it
+    galleries = profile.galleries()  # embed now, so the first unlock does not wait for it
     existing = len(profile.store.ids_with_label(label)) - len(ids)
-    noun = "view" if args.kind == "object" else "sample"
+    noun = KINDS[args.kind].sample
     added = f"{len(ids)} more {noun}{'s' * (len(ids) != 1)}" if existing else f"new key, {_plural(len(ids), noun)}"
     references = f"reference id{'s' * (len(ids) != 1)} {', '.join(map(str, ids))}"
     print(f"enrolled {label!r}: {added} ({references})")
-    if args.kind == "object":
-        import numpy as np
-
-        from unlock_app.core.pipeline import digit_card_warning
-
-        inputs = np.stack([item.input for item in items])
-        warning = digit_card_warning(inputs, profile.models, profile.policy.threshold_for("object"))
-        if warning:
-            _error(f"warning: {warning}")
+    inputs = np.stack([item.input for item in items])
+    threshold = profile.policy.threshold_for(args.kind)
+    for warning in workflow.SampleCheck(args.kind, inputs, label, galleries[args.kind], threshold).run(profile.models):
+        _error(f"warning: {warning}")
     return EXIT_OK
 
 
@@ -430,95 +456,94 @@ def _verify(args: argparse.Namespace) -> int:
     return _verify_camera(args, profile) if args.camera else _verify_images(args, profile)
 
 
+def _session(profile: _Profile, timeout: float | None = None):
+    from unlock_app.core.session import UnlockSession
+
+    settings = profile.settings
+    return UnlockSession(profile.policy, timeout or settings.attempt_timeout, profile.audit, settings.snapshots)
+
+
 def _verify_images(args: argparse.Namespace, profile: _Profile) -> int:
     galleries = profile.galleries()
     enrolled = sum(len(gallery) for gallery in galleries.values())
-    policy = profile.policy
-    results, bad, denied, locked = [], False, False, None
+    session = _session(profile)
+    results, bad, denied = [], False, False
     for file, analysis, error in _analyse_files(args.images, profile, galleries):
-        if locked or error is not None:
-            results.append({"image": file, "error": locked or error})
+        if session.locked_out or error is not None:
+            results.append({"image": file, "error": profile.locked_out() if session.locked_out else error})
             bad |= error is not None
             continue
         best, subject = analysis.match, analysis.subject
-        threshold = policy.threshold_for(analysis.kind)
-        unlock = analysis.passes(threshold)
-        denied |= not unlock
+        step = session.judge(analysis, source=str(file))
+        denied |= not step.decision.unlock
         entry = {
             "image": file,
-            "decision": "unlock" if unlock else "deny",
+            "decision": "unlock" if step.decision.unlock else "deny",
             "score": round(best.score, 6) if best else None,
             "label": best.label if best else None,
             "kind": analysis.kind,
             "reference_id": best.reference_id if best else None,
-            "threshold": threshold,
+            "threshold": session.policy.threshold_for(analysis.kind),
         }
         if not subject.found:
             entry["reason"] = subject.quality.reason
         elif not enrolled:
             entry["reason"] = "nothing enrolled"
-        else:
-            if analysis.refused:
-                entry["reason"] = analysis.refused
-            # A frame with a subject is an attempt: it is logged and counts toward lockout.
-            profile.audit.record(
-                "unlock" if unlock else "deny",
-                score=best.score,
-                label=best.label,
-                reference_id=best.reference_id,
-                frames=1,
-                source=str(file),
-            )
-            locked = profile.locked_out()
+        elif analysis.refused:
+            entry["reason"] = analysis.refused
         results.append(entry)
     _report(results, args.json, _verify_line)
-    if locked:
-        _error(locked)
+    if session.locked_out:
+        _error(profile.locked_out())
         return EXIT_LOCKED_OUT
     return EXIT_BAD_INPUT if bad else EXIT_DENY if denied else EXIT_OK
 
 
 def _verify_camera(args: argparse.Namespace, profile: _Profile) -> int:
+    from unlock_app.core.analysis import AnalysisService, FrameRequest
     from unlock_app.core.camera import frames_until, freeze_detector_for, open_camera
     from unlock_app.core.decision import decide
-    from unlock_app.core.pipeline import analyse
 
     galleries = profile.galleries()
     enrolled = sum(len(gallery) for gallery in galleries.values())
-    policy = profile.policy
-    timeout = args.timeout or profile.settings.attempt_timeout
+    session = _session(profile, args.timeout)
     source = open_camera(args.camera)
     freeze = freeze_detector_for(source, profile.settings.check_frozen_files)
-    history, frames, frozen, last = [], 0, False, None
-    deadline = time.monotonic() + timeout
-    decision = decide(history, policy)
+    frames = with_subject = 0
+    step, frozen, last = None, False, None
+    deadline = time.monotonic() + (args.timeout or profile.settings.attempt_timeout)
+    service = AnalysisService(profile.models)
     try:
         for frame in frames_until(source, deadline):
             frames += 1
             if freeze is not None:
-                if freeze.update(frame, time.monotonic()):
-                    frozen = True  # a still picture: a photo or a stuck stream, never a live key
-                    break
-                if freeze.still:
+                frozen = freeze.update(frame, time.monotonic())  # a photo or a stuck stream
+                if freeze.still and not frozen:
                     continue  # the same picture again is no new evidence
             last = frame
-            history.append(analyse(frame, profile.models, galleries, policy=policy).result)
-            decision = decide(history, policy)
-            if decision.unlock:
+            analysis = service.analyse(FrameRequest(frame, galleries, session.policy))
+            with_subject += analysis.subject.found
+            if enrolled:
+                step = session.observe(analysis, source=args.camera, frame=frame, frozen=frozen)
+            if frozen or (step is not None and step.ended):
                 break
     finally:
+        service.close()
         source.close()
-    outcome = "frozen" if frozen else "unlock" if decision.unlock else "deny"
+    if enrolled and not (step is not None and step.ended):
+        step = session.end(source=args.camera, frame=last)  # the time ran out, or the stream ended
+    decision = step.decision if step is not None else decide([], session.policy)
+    policy = session.policy
     entry = {
         "image": args.camera,
-        "decision": "unlock" if outcome == "unlock" else "deny",
+        "decision": "unlock" if decision.unlock else "deny",
         "score": round(decision.score, 6) if decision.label else None,
         "label": decision.label,
         "kind": decision.kind,
         "reference_id": decision.reference_id,
         "threshold": policy.threshold_for(decision.kind),
         "frames": frames,
-        "frames_with_subject": sum(r.found for r in history),
+        "frames_with_subject": with_subject,
         "agreeing_frames": decision.agreeing,
     }
     if frozen:
@@ -527,21 +552,8 @@ def _verify_camera(args: argparse.Namespace, profile: _Profile) -> int:
         entry["reason"] = "nothing enrolled"
     elif frames == 0:
         entry["reason"] = "no frames came from the camera"
-    if enrolled and (frozen or entry["frames_with_subject"]):
-        from unlock_app.core.audit import wants_snapshot
-
-        snapshot = last if wants_snapshot(profile.settings.snapshots, outcome) else None
-        profile.audit.record(
-            outcome,
-            score=decision.score if decision.label else None,
-            label=decision.label,
-            reference_id=decision.reference_id,
-            frames=frames,
-            source=args.camera,
-            snapshot=snapshot,
-        )
     _report([entry], args.json, _verify_line)
-    return EXIT_OK if outcome == "unlock" else EXIT_DENY
+    return EXIT_OK if decision.unlock else EXIT_DENY
 
 
 def _log(args: argparse.Namespace) -> int:
@@ -653,16 +665,17 @@ def _config(args: argparse.Namespace) -> int:
         for key in settings_module.KEYS:
             print(f"{key} = {_shown(profile, key)}")
         return EXIT_OK
-    if args.key not in settings_module.KEYS:
+    key = settings_module.canonical(args.key)  # schema 1's names still work
+    if key not in settings_module.KEYS:
         raise UsageError(f"unknown setting {args.key!r}: the settings are {', '.join(settings_module.KEYS)}")
     if args.value is None:
-        print(_shown(profile, args.key))
+        print(_shown(profile, key))
         return EXIT_OK
-    changed = settings_module.with_value(current, args.key, args.value)
+    changed = settings_module.with_value(current, key, args.value)
     path = settings_module.save(profile.config, changed)
     profile.settings = changed
-    print(f"{args.key} = {_shown(profile, args.key)}  (saved to {path})")
-    if args.key == "camera" and changed.camera:
+    print(f"{key} = {_shown(profile, key)}  (saved to {path})")
+    if key == "camera" and changed.camera:
         _warn_if_camera_fails(changed.camera)
     return EXIT_OK
 
@@ -678,12 +691,14 @@ def _warn_if_camera_fails(spec: str) -> None:
 
 
 def _shown(profile: _Profile, key: str) -> str:
-    value = getattr(profile.settings, key)
-    if key in ("threshold", "object_threshold") and value is None:
-        from unlock_app.core.model_card import ModelCard, card_path, default_weights
+    from unlock_app.core import settings
 
-        kind = "object" if key == "object_threshold" else "digit"
-        weights = weights_of(profile.args)[kind] or default_weights(kind)
+    value = settings.value_of(profile.settings, key)
+    if key in settings.THRESHOLD_KEYS and value is None:
+        from unlock_app.core.model_card import ModelCard, card_path
+
+        kind = key.removeprefix("thresholds.")
+        weights = weights_of(profile.args)[kind]
         return f"{ModelCard.read(card_path(weights)).threshold} (the {kind} model card's default)"
     if key == "camera" and not value:
         return "(the first webcam, else the demo camera)"
@@ -693,11 +708,10 @@ def _shown(profile: _Profile, key: str) -> str:
 def _train(args: argparse.Namespace) -> int:
     from unlock_app.core.matching import Matcher
     from unlock_app.core.model import resolve_device, save_model
-    from unlock_app.core.model_card import default_weights
     from unlock_app.lab import evaluation, training
 
     device = resolve_device(args.device or "auto")
-    output = Path(args.output or weights_of(args)[args.kind] or default_weights(args.kind))
+    output = Path(args.output or weights_of(args)[args.kind])
     config = training.config_for(args.kind, epochs=args.epochs, views=args.views, seed=args.seed, limit=args.limit)
     model, card = training.train(config, device)
     save_model(model, card, output)
@@ -706,15 +720,14 @@ def _train(args: argparse.Namespace) -> int:
         models = evaluation.Models(digit=trained, object=None)
         card.prototypes = training.digit_prototypes(trained).astype(float).round(6).tolist()
     else:
-        reader = Matcher(weights_of(args)["digit"] or default_weights("digit"), str(device))
+        reader = Matcher(weights_of(args)["digit"], str(device))
         models = evaluation.Models(digit=reader, object=trained)
     tuning = evaluation.QUICK_TUNING if args.limit else evaluation.TUNING
     card.threshold = evaluation.choose_threshold(models, args.kind, tuning, progress=True)
     card.threshold_rule = evaluation.THRESHOLD_RULE
     save_model(model, card, output)
     print(f"wrote {output} and {output.with_suffix('.json')}; threshold {card.threshold:.3f} ({card.threshold_rule})")
-    weights = "--weights" if args.kind == "digit" else "--object-weights"
-    print(f"measure it: unlock-app {weights} {output} evaluate --kind {args.kind}")
+    print(f"measure it: unlock-app --weights {args.kind}={output} evaluate --kind {args.kind}")
     return EXIT_OK
 
 
@@ -724,7 +737,7 @@ def _evaluate(args: argparse.Namespace) -> int:
     profile = _Profile(args)
     policy = profile.policy
     models = evaluation.Models(digit=profile.models["digit"], object=profile.models["object"])
-    thresholds = {kind: policy.threshold_for(kind) for kind in ("digit", "object")}
+    thresholds = dict(policy.thresholds)
     sets = [name for name in evaluation.SETS if args.kind in ("all", evaluation.KIND_OF_SET[name])]
     worlds = ("training", "unseen") if args.world == "both" else (args.world,)
     sizes = evaluation.QUICK if args.quick else evaluation.Sizes()

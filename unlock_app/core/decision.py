@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 
@@ -24,19 +24,15 @@ class Policy:
     subject match the same key (the references sharing a label) with similarity at
     least the threshold of the key's kind; a higher threshold is stricter.
 
-    Digit and object keys are scored by different models, so each kind has its own
-    threshold: ``threshold`` for digits, ``object_threshold`` for objects (None: the
-    same as ``threshold``, for a policy that only ever sees one kind)."""
+    Each kind of key is scored by its own model, so each has its own threshold:
+    ``thresholds["digit"]``, ``thresholds["object"]``."""
 
-    threshold: float
+    thresholds: Mapping[str, float]
     frames_required: int = 3
     frames_window: int = 5
-    object_threshold: float | None = None
 
     def threshold_for(self, kind: str) -> float:
-        if kind == "object" and self.object_threshold is not None:
-            return self.object_threshold
-        return self.threshold
+        return self.thresholds[kind]
 
 
 @dataclass(frozen=True)
@@ -76,8 +72,7 @@ def decide(history: Sequence[FrameResult], policy: Policy) -> Decision:
 
 class Attempt:
     """One unlock attempt at a time: it starts when a subject appears, and ends with an
-    unlock or, ``timeout`` seconds later, as a failure.  Used by the window; the command
-    line's live verify is a single attempt of this kind."""
+    unlock or, ``timeout`` seconds later, as a failure (the unlock session's, :mod:`session`)."""
 
     def __init__(self, policy: Policy, timeout: float) -> None:
         self.policy = policy

@@ -9,8 +9,9 @@ from typing import TYPE_CHECKING
 import numpy as np
 import torch
 
+from unlock_app.core.kinds import KINDS
 from unlock_app.core.model import fold_batch_norms, load_model, resolve_device
-from unlock_app.core.preprocess import OBJECT_FRAMINGS, object_framings
+from unlock_app.core.preprocess import object_framings
 
 if TYPE_CHECKING:
     from unlock_app.core.card_check import CardCheck
@@ -161,9 +162,6 @@ class Matcher:
         self.model = fold_batch_norms(model)
         self._memory_format = torch.preserve_format
         if self.device.type == "cpu":
-            # One frame at a time is too little work to split: one thread is faster and
-            # steadier, and leaves the other cores to capture, preprocessing and the GUI.
-            torch.set_num_threads(1)
             # The CPU's convolutions run about a quarter faster on channels-last tensors
             # (one 48x48 object: 1.02 -> 0.80 ms; 256 of them: 169 -> 104 ms).
             self._memory_format = torch.channels_last
@@ -181,9 +179,8 @@ class Matcher:
 
     @property
     def framings(self) -> tuple[float, ...]:
-        """How each reference is framed for matching: ``OBJECT_FRAMINGS`` for objects;
-        for digits, which preprocessing fits to the same box, only as it is."""
-        return OBJECT_FRAMINGS if self.card.kind == "object" else (1.0,)
+        """How each reference is framed for matching (its kind's framings)."""
+        return KINDS[self.card.kind].framings
 
     @property
     def references_key(self) -> str:
@@ -212,7 +209,7 @@ class Matcher:
         Parameters
         ----------
         inputs : numpy.ndarray
-            float32 model inputs from ``preprocess_kind`` for this model's kind: (N, 28, 28)
+            float32 model inputs preprocessed for this model's kind: (N, 28, 28)
             for digits, (N, 48, 48, 3) for objects, or one input without the N.
 
         Returns

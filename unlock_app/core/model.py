@@ -17,16 +17,11 @@ from torch import nn
 from torch.nn.utils.fusion import fuse_conv_bn_eval
 
 from unlock_app.core import paths
-from unlock_app.core.model_card import (
-    ARCHITECTURE,
-    COHORT_TENSOR,
-    OBJECT_ARCHITECTURE,
-    ModelCard,
-    ModelError,
-    card_path,
-    sha256,
-)
-from unlock_app.core.preprocess import INPUT_SHAPES, INPUT_SIZE, OBJECT_INPUT_SIZE
+from unlock_app.core.kinds import KINDS
+from unlock_app.core.kinds.digit import DIGIT
+from unlock_app.core.kinds.object import OBJECT
+from unlock_app.core.model_card import COHORT_TENSOR, ModelCard, ModelError, card_path, sha256
+from unlock_app.core.preprocess import INPUT_SIZE, OBJECT_INPUT_SIZE
 
 
 def _conv_block(inputs: int, outputs: int, kernel: int = 3, stride: int = 1) -> list[nn.Module]:
@@ -114,7 +109,7 @@ def _opponent_colours(batch: torch.Tensor) -> torch.Tensor:
     )
 
 
-_NETWORKS = {ARCHITECTURE: EmbeddingNet, OBJECT_ARCHITECTURE: ObjectEmbeddingNet}
+_NETWORKS = {DIGIT.architecture: EmbeddingNet, OBJECT.architecture: ObjectEmbeddingNet}
 Network = EmbeddingNet | ObjectEmbeddingNet
 
 
@@ -183,7 +178,7 @@ def load_model(weights: Path, device: torch.device) -> tuple[Network, ModelCard,
         raise ModelError(f"{weights}: weights file not found")
     card = ModelCard.read(card_path(weights))
     network = _NETWORKS.get(card.architecture)
-    if network is None or card.kind not in INPUT_SHAPES:
+    if network is None or card.kind not in KINDS:
         raise ModelError(
             f"{card_path(weights)}: architecture {card.architecture!r} for {card.kind!r} keys is not one of "
             f"{', '.join(_NETWORKS)}"

@@ -13,12 +13,9 @@ from pathlib import Path
 from typing import Any
 
 from unlock_app.core import paths
-from unlock_app.core.preprocess import INPUT_SIZE
+from unlock_app.core.kinds import KINDS
+from unlock_app.core.kinds.digit import DIGIT
 
-ARCHITECTURE = "unlock-siamese-cnn-v1"
-OBJECT_ARCHITECTURE = "unlock-object-cnn-v1"
-WEIGHTS = {"digit": "siamese_mnist.safetensors", "object": "siamese_objects.safetensors"}
-"""The shipped weights file of each kind of key, in ``weights/``."""
 COHORT_TENSOR = "digit_card_cohort"
 """The name, in an object model's weights file, of its digit-card cohort's embeddings."""
 
@@ -34,9 +31,9 @@ class ModelCard:
     width: int = 32
     embedding_size: int = 64
     margin: float = 2.0
-    kind: str = "digit"
-    architecture: str = ARCHITECTURE
-    input_size: int = INPUT_SIZE
+    kind: str = DIGIT.name
+    architecture: str = DIGIT.architecture
+    input_size: int = DIGIT.input_shape[0]
     similarity: str = "exp(-D), D the Euclidean distance between embeddings"
     threshold: float = 0.5
     threshold_rule: str = ""
@@ -73,9 +70,9 @@ def card_path(weights: Path) -> Path:
     return weights.with_suffix(".json")
 
 
-def default_weights(kind: str = "digit") -> Path:
+def default_weights(kind: str = DIGIT.name) -> Path:
     """The weights shipped with the application for a kind of key."""
-    return paths.bundled("weights") / WEIGHTS[kind]
+    return paths.bundled("weights") / KINDS[kind].weights
 
 
 def sha256(path: Path) -> str:

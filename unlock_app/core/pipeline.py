@@ -5,21 +5,20 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Mapping
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Executor
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-import cv2
 import numpy as np
 
 from unlock_app.core.card_check import CardCheck, digit_card_floor, read_cards, read_references
 from unlock_app.core.decision import FrameResult, Policy
+from unlock_app.core.kinds import KINDS
+from unlock_app.core.kinds.digit import DIGIT
 from unlock_app.core.matching import Gallery, Match, Matcher, match
 from unlock_app.core.model_card import default_weights
-from unlock_app.core.preprocess import Ink, Kind, Subject, preprocess_kind
+from unlock_app.core.preprocess import Ink, Subject
 from unlock_app.core.settings import Settings
-
-KINDS: tuple[Kind, ...] = ("digit", "object")
 
 
 class Models:
@@ -35,11 +34,6 @@ class Models:
 
     def __init__(self, device: str = "auto", weights: Mapping[str, Path | None] | None = None) -> None:
         weights = weights or {}
-        # One frame is too little work to split: waking OpenCV's second thread for each
-        # step costs more than it saves (and takes the core the second kind's chain, the
-        # capture and the window run on).  In-process A/B, 640x480 frames: 0.1-0.3 ms a
-        # frame less on one thread.
-        cv2.setNumThreads(1)
         self.matchers = {kind: Matcher(weights.get(kind) or default_weights(kind), device) for kind in KINDS}
 
     def __getitem__(self, kind: str) -> Matcher:
@@ -49,13 +43,11 @@ class Models:
 def policy(settings: Settings, models: Models) -> Policy:
     """The unlock policy the settings ask for; a threshold left at its default is the
     one recorded in that kind's model card."""
+    thresholds = {kind: settings.threshold(kind) for kind in KINDS}
     return Policy(
-        threshold=settings.threshold if settings.threshold is not None else models["digit"].threshold,
+        thresholds={kind: models[kind].threshold if chosen is None else chosen for kind, chosen in thresholds.items()},
         frames_required=settings.frames_required,
         frames_window=settings.frames_window,
-        object_threshold=(
-            settings.object_threshold if settings.object_threshold is not None else models["object"].threshold
-        ),
     )
 
 
@@ -89,35 +81,32 @@ class Analysis:
         return FrameResult(True, self.match.reference_id, self.match.label, self.match.score, self.kind)
 
 
-SECOND_KIND_THREAD = "unlock-second-kind"
-_SECOND_KIND = ThreadPoolExecutor(max_workers=1, thread_name_prefix=SECOND_KIND_THREAD)
-"""Where the second kind's chain runs (its one thread starts on first use)."""
-
-
 def analyse(
     frame: np.ndarray,
     models: Models,
     galleries: Mapping[str, Gallery],
     ink: Ink = "dark",
     policy: Policy | None = None,
+    pool: Executor | None = None,
 ) -> Analysis:
     """Preprocess a BGR frame for every kind of key enrolled and, where it shows a
     subject, match it against that kind's gallery.
 
     A frame with no subject is never embedded or matched.  When both kinds are
-    enrolled, the object's chain runs on a second thread while the digit's runs on this
-    one (OpenCV and PyTorch release the GIL, so on two cores a frame costs its slower
-    chain and about 1.5 ms more, not the sum), and the kind further above its model's
-    default threshold is kept.  A match with an object key is refused below that key's
-    floor, and, for a key that is a card with a character, when the frame's character
-    is another (:mod:`card_check`); given the ``policy``, only a match that reaches its
+    enrolled, the second kind's chain runs on ``pool`` (the analysis service's) while
+    the first runs on this thread (OpenCV and PyTorch release the GIL, so on two cores a
+    frame costs its slower chain and about 1.5 ms more, not the sum; without a pool, one
+    after the other), and the kind further above its model's default threshold is kept.
+    A match with a key of a kind with the card check is refused below that key's floor,
+    and, for a key that is a card with a character, when the frame's character is
+    another (:mod:`card_check`); given the ``policy``, only a match that reaches its
     threshold is checked (one below it cannot count anyway, and reading the character
-    costs about 1.5 ms).  ``ink`` is
-    for digits.  The step times are summed over the kinds.
+    costs about 1.5 ms).  ``ink`` is for digits.  The step times are summed over the kinds.
     """
-    kinds = [kind for kind in KINDS if len(galleries.get(kind, ())) > 0] or ["digit"]
-    later = [_SECOND_KIND.submit(_analyse_kind, frame, kind, models, galleries, ink, policy) for kind in kinds[1:]]
+    kinds = [kind for kind in KINDS if len(galleries.get(kind, ())) > 0] or [next(iter(KINDS))]
+    later = [pool.submit(_analyse_kind, frame, kind, models, galleries, ink, policy) for kind in kinds[1:] if pool]
     candidates = [_analyse_kind(frame, kinds[0], models, galleries, ink, policy)]
+    candidates += [_analyse_kind(frame, kind, models, galleries, ink, policy) for kind in kinds[1:] if not pool]
     candidates += [future.result() for future in later]
     best = max(candidates, key=lambda candidate: _strength(candidate, models))  # the first of equals
     return replace(
@@ -138,7 +127,7 @@ def _analyse_kind(
 ) -> Analysis:
     """:func:`analyse` for one kind of key."""
     started = time.perf_counter()
-    subject = preprocess_kind(frame, kind, ink=ink)
+    subject = KINDS[kind].preprocess(frame, ink)
     preprocessed = embedded = time.perf_counter()
     found = None
     if subject.found and len(galleries.get(kind, ())) > 0:
@@ -162,7 +151,7 @@ def _card_refusal(subject: Subject, found: Match | None, gallery: Gallery | None
         return f"cards with handwritten digits come close to {found.label}: it needs {floor:.3f}"
     if found.label not in cards.readings:
         return ""
-    reading = read_cards(models["digit"], subject.input[None])[0]
+    reading = read_cards(models[DIGIT.name], subject.input[None])[0]
     if not cards.refuses(found.label, reading):
         return ""
     return f"the character on the card is not {found.label}'s"
@@ -190,24 +179,25 @@ def reference_embeddings(store, matcher: Matcher) -> tuple[np.ndarray, list[int]
 
 
 def load_galleries(store, models: Models) -> dict[str, Gallery]:
-    """The store's references as one gallery per kind, every framing of a reference a row."""
+    """The store's references as one gallery per kind, every framing of a reference a row;
+    a kind with the card check carries its keys' floors and readings (:mod:`card_check`)."""
     galleries = {kind: Gallery.build(*reference_embeddings(store, models[kind])) for kind in KINDS}
-    objects = [reference for reference in store.references() if reference.kind == "object"]
-    if objects:
-        labels = [reference.label for reference in objects]
-        readings = read_references(models["digit"], np.stack([reference.input for reference in objects]))
-        digits = models["digit"]
-        floors = object_floors(galleries["object"], models["object"])
-        cards = CardCheck.build(labels, readings, digits.threshold, digits.prototypes, floors)
-        galleries["object"] = replace(galleries["object"], cards=cards)
+    digits = models[DIGIT.name]
+    for kind in (kind.name for kind in KINDS.values() if kind.card_check):
+        references = [reference for reference in store.references() if reference.kind == kind]
+        if references:
+            labels = [reference.label for reference in references]
+            readings = read_references(digits, np.stack([reference.input for reference in references]))
+            floors = key_floors(galleries[kind], models[kind])
+            cards = CardCheck.build(labels, readings, digits.threshold, digits.prototypes, floors)
+            galleries[kind] = replace(galleries[kind], cards=cards)
     return galleries
 
 
-def digit_card_warning(inputs: np.ndarray, models: Models, threshold: float) -> str:
-    """What to tell a user enrolling an object key from ``inputs`` (object crops) when
-    its floor (:func:`card_check.digit_card_floor`) lies above ``threshold``; empty when
-    it does not."""
-    matcher = models["object"]
+def digit_card_warning(inputs: np.ndarray, matcher: Matcher, threshold: float) -> str:
+    """What to tell a user enrolling a key from ``inputs`` (crops of a kind with the card
+    check, scored by ``matcher``) when its floor (:func:`card_check.digit_card_floor`)
+    lies above ``threshold``; empty when it does not."""
     embeddings = matcher.embed_references(inputs).reshape(-1, matcher.card.embedding_size)
     floor = digit_card_floor(matcher.digit_card_cohort, embeddings)
     if floor <= threshold:
@@ -219,8 +209,8 @@ def digit_card_warning(inputs: np.ndarray, models: Models, threshold: float) -> 
     )
 
 
-def object_floors(gallery: Gallery, matcher: Matcher) -> dict[str, float]:
-    """Each object key's floor (:func:`card_check.digit_card_floor`), by label."""
+def key_floors(gallery: Gallery, matcher: Matcher) -> dict[str, float]:
+    """Each key's floor (:func:`card_check.digit_card_floor`), by label."""
     ends = [*gallery.starts[1:], len(gallery.ids)]
     return {
         label: digit_card_floor(matcher.digit_card_cohort, gallery.embeddings[start:end])

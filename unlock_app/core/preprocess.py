@@ -5,7 +5,7 @@ fitted into a 20x20 box inside 28x28 with its centre of mass at the centre
 (:func:`preprocess`).  Object keys keep what identifies an object, its outline,
 texture and colours: a square colour crop around it (:func:`preprocess_object`).
 Everything a model sees, from a webcam, a video file or an image file, goes through
-one of these two, chosen by :func:`preprocess_kind`.
+one of these two, as its kind of key (:mod:`kinds`) says.
 """
 
 from __future__ import annotations
@@ -21,9 +21,6 @@ INPUT_SIZE = 28
 
 OBJECT_INPUT_SIZE = 48
 """Side of the object model's square colour input."""
-
-INPUT_SHAPES = {"digit": (INPUT_SIZE, INPUT_SIZE), "object": (OBJECT_INPUT_SIZE, OBJECT_INPUT_SIZE, 3)}
-"""The model input's array shape for each kind of key."""
 
 OBJECT_FRAMINGS = (1.0, 0.9, 1.25)
 """How much of an enrolled object view each of its framings takes in, relative to the view
@@ -41,7 +38,6 @@ GUIDE_FRACTION = 0.6
 """Side of the on-screen guide box as a fraction of the frame's short side."""
 
 Ink = Literal["dark", "light", "auto"]
-Kind = Literal["digit", "object"]
 
 _MIN_SIDE = 16
 _MIN_RANGE = 24
@@ -97,7 +93,7 @@ class Subject:
     Attributes
     ----------
     input : numpy.ndarray or None
-        float32 in [0, 1], of the kind's shape (``INPUT_SHAPES``): for a digit (28, 28),
+        float32 in [0, 1], of the kind's input shape: for a digit (28, 28),
         light subject on black; for an object (48, 48, 3), a BGR crop.  None when no
         subject was found.
     box : tuple of int or None
@@ -162,11 +158,6 @@ def preprocess(frame: np.ndarray, ink: Ink = "dark", work_size: int = WORK_SIZE)
         other = _find_subject(work, "light" if first == "dark" else "dark", scale, width, height)
         return other if other.found else subject
     return _find_subject(work, ink, scale, width, height)
-
-
-def preprocess_kind(frame: np.ndarray, kind: Kind, ink: Ink = "dark") -> Subject:
-    """The subject of a frame as the model of ``kind`` takes it (``ink`` is for digits)."""
-    return preprocess_object(frame) if kind == "object" else preprocess(frame, ink=ink)
 
 
 def preprocess_object(frame: np.ndarray) -> Subject:

@@ -2,20 +2,25 @@
 
 A bad value or an unknown key never stops the application: it is reported and the
 default takes its place.  A file that cannot be read at all is kept aside, not lost.
+Files of schema 1 (one ``threshold`` and an ``object_threshold``) are read as they
+were meant.
 """
 
 from __future__ import annotations
 
 import json
 import math
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, field, fields, replace
 from datetime import datetime
 from pathlib import Path
 
+from unlock_app.core.kinds import KINDS
 from unlock_app.core.paths import write_atomic
 
 SETTINGS_FILE = "settings.json"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+_RENAMED = {"threshold": "thresholds.digit", "object_threshold": "thresholds.object"}
+"""Keys of schema 1, and what they are called now."""
 
 
 class SettingsError(ValueError):
@@ -28,12 +33,11 @@ class Settings:
 
     Attributes
     ----------
-    threshold : float or None
-        Similarity a frame must reach to count as a match of a digit key, in (0, 1);
-        higher is stricter.  None means the default recorded in the digit model's card.
-    object_threshold : float or None
-        The same for object keys, which another model scores; None means the default
-        recorded in the object model's card.
+    thresholds : dict
+        By kind of key (``thresholds["digit"]``; ``thresholds.digit`` to ``config``):
+        the similarity a frame must reach to count as a match of a key of that kind, in
+        (0, 1); higher is stricter.  Each kind is scored by its own model, so each has
+        its own; None means the default recorded in that model's card.
     frames_required, frames_window : int
         Unlock when ``frames_required`` of the last ``frames_window`` frames that show
         a subject match the same reference.
@@ -56,8 +60,7 @@ class Settings:
     """
 
     schema_version: int = SCHEMA_VERSION
-    threshold: float | None = None
-    object_threshold: float | None = None
+    thresholds: dict[str, float | None] = field(default_factory=lambda: dict.fromkeys(KINDS))
     frames_required: int = 3
     frames_window: int = 5
     attempt_timeout: float = 5.0
@@ -68,15 +71,20 @@ class Settings:
     snapshots: str = "off"
     check_frozen_files: bool = True
 
+    def threshold(self, kind: str) -> float | None:
+        """The threshold set for a kind of key, None for its model card's default."""
+        return self.thresholds.get(kind)
+
 
 _DEFAULTS = Settings()
-KEYS = tuple(field.name for field in fields(Settings) if field.name != "schema_version")
+THRESHOLD_KEYS = tuple(f"thresholds.{kind}" for kind in KINDS)
+KEYS = THRESHOLD_KEYS + tuple(f.name for f in fields(Settings) if f.name not in ("schema_version", "thresholds"))
+"""Every setting as ``config`` names it."""
 
 
 # Numbers: (type, lowest, highest, None allowed: the model card's default).
 _NUMBERS: dict[str, tuple[type, float, float, bool]] = {
-    "threshold": (float, 0.001, 0.999, True),
-    "object_threshold": (float, 0.001, 0.999, True),
+    **{key: (float, 0.001, 0.999, True) for key in THRESHOLD_KEYS},
     "frames_required": (int, 1, 30, False),
     "frames_window": (int, 1, 30, False),
     "attempt_timeout": (float, 0.5, 120.0, False),
@@ -88,8 +96,7 @@ _CHOICES: dict[str, tuple[str, ...]] = {
 }
 _SWITCHES = ("relock_when_away", "check_frozen_files")
 _MEANING = {
-    "threshold": "similarity a digit key needs",
-    "object_threshold": "similarity an object key needs",
+    **{f"thresholds.{kind.name}": f"similarity {kind.article} key needs" for kind in KINDS.values()},
     "frames_required": "matching frames an unlock needs",
     "frames_window": "how many of the last frames with a key are looked at",
     "attempt_timeout": "seconds an attempt lasts",
@@ -108,11 +115,24 @@ def allowed_range(key: str) -> tuple[float, float]:
     return low, high
 
 
+def canonical(key: str) -> str:
+    """A setting's name now (schema 1's ``threshold`` is ``thresholds.digit``)."""
+    return _RENAMED.get(key, key)
+
+
+def value_of(settings: Settings, key: str) -> object:
+    """The value of a setting as ``config`` names it."""
+    key = canonical(key)
+    if key in THRESHOLD_KEYS:
+        return settings.threshold(key.removeprefix("thresholds."))
+    return getattr(settings, key)
+
+
 def describe_settings() -> list[tuple[str, str]]:
     """Each setting with what it means, its allowed values and its default."""
     described = []
     for key in KEYS:
-        default = getattr(_DEFAULTS, key)
+        default = value_of(_DEFAULTS, key)
         if key in _NUMBERS:
             _, low, high, _ = _NUMBERS[key]
             allowed = f"{low:g} to {high:g}"
@@ -166,9 +186,14 @@ def _check(key: str, value: object) -> object:
 def with_value(settings: Settings, key: str, value: object) -> Settings:
     """A copy of ``settings`` with one value changed and the whole checked; the text
     ``default`` sets any key back to its default."""
+    key = canonical(key)
     if isinstance(value, str) and value.strip().lower() == "default" and key in KEYS:
-        value = getattr(_DEFAULTS, key)
-    changed = Settings(**{**asdict(settings), key: _check(key, value)})
+        value = value_of(_DEFAULTS, key)
+    checked = _check(key, value)
+    if key in THRESHOLD_KEYS:
+        changed = replace(settings, thresholds={**settings.thresholds, key.removeprefix("thresholds."): checked})
+    else:
+        changed = replace(settings, **{key: checked})
     if changed.frames_required > changed.frames_window:
         raise SettingsError(
             f"frames_required ({changed.frames_required}) cannot exceed frames_window ({changed.frames_window})"
@@ -189,14 +214,20 @@ def load(directory: Path) -> tuple[Settings, list[str]]:
         return _DEFAULTS, [f"{path}: unreadable ({error}); using the defaults, and keeping the file aside when saving"]
     warnings = []
     version = raw.pop("schema_version", SCHEMA_VERSION)
-    if version != SCHEMA_VERSION:
+    if version not in (1, SCHEMA_VERSION):
         warnings.append(f"{path}: schema_version {version!r} is not {SCHEMA_VERSION}; reading what fits")
+    thresholds = raw.pop("thresholds", {})
+    if isinstance(thresholds, dict):
+        raw.update({f"thresholds.{kind}": value for kind, value in thresholds.items()})
+    else:
+        warnings.append(f"{path}: thresholds must be an object by kind of key, not {thresholds!r}; using the defaults")
     settings = _DEFAULTS
     for key, value in raw.items():
         try:
             settings = with_value(settings, key, value)
         except SettingsError as error:
-            warnings.append(f"{path}: {error}; using the default ({getattr(_DEFAULTS, key, None)!r})")
+            default = value_of(_DEFAULTS, key) if canonical(key) in KEYS else None
+            warnings.append(f"{path}: {error}; using the default ({default!r})")
     return settings, warnings
 
 

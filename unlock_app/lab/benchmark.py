@@ -16,12 +16,14 @@ import numpy as np
 import torch
 
 from unlock_app.core import scene
+from unlock_app.core.analysis import AnalysisService, FrameRequest
 from unlock_app.core.camera import DEMO_OBJECTS, demo_digits, demo_object
 from unlock_app.core.card_check import CardCheck, read_cards
+from unlock_app.core.kinds import KINDS
 from unlock_app.core.matching import Gallery, Matcher, match
 from unlock_app.core.model import resolve_device
-from unlock_app.core.pipeline import Models, analyse
-from unlock_app.core.preprocess import preprocess, preprocess_kind, preprocess_object
+from unlock_app.core.pipeline import Analysis, Models
+from unlock_app.core.preprocess import preprocess, preprocess_object
 
 REFERENCE_COUNTS = (10, 10_000)
 _BLOCK = 25
@@ -50,6 +52,17 @@ def run(weights: Mapping[str, Path | None] | None, device: str, frames: int = 30
 
     started = time.perf_counter()
     models = Models(device, weights)
+    with AnalysisService(models) as service:  # as the window runs frames: both kinds at once, threads set
+        return _measure(service, clips, references, started)
+
+
+def _measure(service: AnalysisService, clips: dict, references: dict, started: float) -> dict:
+    models = service.models
+    frames = len(clips["digit"])
+
+    def analyse(frame: np.ndarray, galleries: dict[str, Gallery]) -> Analysis:
+        return service.analyse(FrameRequest(frame, galleries))
+
     empty = Gallery.build(np.zeros((0, 0)), [], [])
 
     def gallery(kind: str, count: int) -> Gallery:
@@ -57,7 +70,7 @@ def run(weights: Mapping[str, Path | None] | None, device: str, frames: int = 30
         return Gallery.build(models[kind].embed_references(references[kind][:count]), np.arange(count), labels)
 
     first = REFERENCE_COUNTS[0]
-    analyse(clips["digit"][0], models, {"digit": gallery("digit", first), "object": empty})
+    analyse(clips["digit"][0], {"digit": gallery("digit", first), "object": empty})
     load_to_first_result = time.perf_counter() - started
 
     scenarios = {}
@@ -76,7 +89,7 @@ def run(weights: Mapping[str, Path | None] | None, device: str, frames: int = 30
 
     for kind in clips:  # warm-up: allocator, caches, lazy CUDA kernels
         for frame in clips[kind][:20]:
-            analyse(frame, models, scenarios[f"digit+object {first}+{first}"][1])
+            analyse(frame, scenarios[f"digit+object {first}+{first}"][1])
 
     report: dict = {
         "machine": _machine(models["digit"]),
@@ -94,7 +107,7 @@ def run(weights: Mapping[str, Path | None] | None, device: str, frames: int = 30
         for name, (kind, galleries) in scenarios.items():
             for frame in clips[kind][start : start + _BLOCK]:
                 begin = time.perf_counter()
-                result = analyse(frame, models, galleries)
+                result = analyse(frame, galleries)
                 timings[name]["end_to_end"].append((time.perf_counter() - begin) * 1e3)
                 timings[name]["preprocess"].append(result.preprocess_ms)
                 if result.subject.found:
@@ -138,7 +151,7 @@ def _reference_inputs(keys: list[np.ndarray], kind: str, rng: np.random.Generato
     render = scene.render_digit if kind == "digit" else scene.render_object
     views = []
     while len(views) < min(count, 200):
-        subject = preprocess_kind(render(keys[len(views) % len(keys)], rng), kind)
+        subject = KINDS[kind].preprocess(render(keys[len(views) % len(keys)], rng), "dark")
         if subject.found:
             views.append(subject.input)
     base = np.stack(views)

@@ -34,8 +34,8 @@ import numpy as np
 
 from unlock_app.core.card_check import digit_card_floor, read_cards, read_references, refused
 from unlock_app.core.decision import FrameResult, Policy, decide
+from unlock_app.core.kinds import KINDS
 from unlock_app.core.matching import Matcher, key_similarities
-from unlock_app.core.preprocess import preprocess_kind
 from unlock_app.lab import digits, objects, worlds
 from unlock_app.lab.sources import Part
 
@@ -110,7 +110,7 @@ def _key(name: str, part: Part, index: int, total: int) -> worlds.Key:
 
 
 def _inputs(frame: np.ndarray, kind: str) -> np.ndarray | None:
-    subject = preprocess_kind(frame, kind)
+    subject = KINDS[kind].preprocess(frame, "dark")
     return subject.input if subject.found else None
 
 
@@ -231,7 +231,7 @@ def opened_by_attempt(scores: np.ndarray, labels: np.ndarray, policy: Policy, th
     """int64 (A,): the key each attempt opens with every key of ``scores`` (A, F, K)
     enrolled (``labels`` (K,) name them), or -1: the app's decision, frame by frame."""
     opened = np.full(len(scores), -1, np.int64)
-    rule = Policy(threshold, policy.frames_required, policy.frames_window)
+    rule = Policy({"digit": threshold}, policy.frames_required, policy.frames_window)  # frames of one kind
     for a, attempt in enumerate(scores):
         history = []
         for frame in attempt:

@@ -34,9 +34,10 @@ from tqdm import tqdm
 
 from unlock_app.core import scene
 from unlock_app.core.card_check import COHORT_LOOKS, COHORT_PER_CLASS, DIGIT_CARD_MARGIN
+from unlock_app.core.kinds import KINDS
 from unlock_app.core.model import EmbeddingNet, ObjectEmbeddingNet
-from unlock_app.core.model_card import ARCHITECTURE, OBJECT_ARCHITECTURE, ModelCard
-from unlock_app.core.preprocess import INPUT_SHAPES, preprocess, preprocess_kind
+from unlock_app.core.model_card import ModelCard
+from unlock_app.core.preprocess import preprocess, preprocess_object
 from unlock_app.lab import digits, objects, sources, training_world
 
 TRAINING_GRID = 6
@@ -173,7 +174,7 @@ def _inputs_of(job: tuple) -> list[np.ndarray]:
         card = training_world.scene.make_card(_varied(digit, rng), training_world.look(rng, "digit"))
         thing = np.dstack([card, np.full(card.shape[:2], 255, np.uint8)])
     frames = [objects.as_image_file(thing, rng)] + [training_world.object_frame(thing, rng) for _ in range(views)]
-    return [subject.input for subject in (preprocess_kind(frame, "object") for frame in frames) if subject.found]
+    return [subject.input for subject in (preprocess_object(frame) for frame in frames) if subject.found]
 
 
 def _digit_count(source: str) -> int:
@@ -197,7 +198,7 @@ def training_inputs(config: TrainingConfig, progress: str | None = None) -> tupl
         ):
             inputs.extend(found)
             identity.extend([label] * len(found))
-    shape = INPUT_SHAPES[config.kind]
+    shape = KINDS[config.kind].input_shape
     if not inputs:
         return np.zeros((0, *shape), np.float32), np.zeros(0, np.int64)
     return np.stack(inputs).astype(np.float32), np.asarray(identity, np.int64)
@@ -365,8 +366,8 @@ def _card(config: TrainingConfig, model, inputs: int, steps: int, device: torch.
         embedding_size=config.embedding_size,
         margin=config.margin,
         kind=kind,
-        architecture=ARCHITECTURE if kind == "digit" else OBJECT_ARCHITECTURE,
-        input_size=INPUT_SHAPES[kind][0],
+        architecture=KINDS[kind].architecture,
+        input_size=KINDS[kind].input_shape[0],
         data=data,
         split=(
             f"{digits.SPLIT_RULE}; fonts by package and photographs by name into train, tune and test "
@@ -422,7 +423,7 @@ def digit_card_cohort(matcher, per_class: int = COHORT_PER_CLASS, looks: int = C
     inputs = []
     for look in range(looks):
         for index, digit in enumerate(cards):
-            subject = preprocess_kind(scene.render_digit(digit, np.random.default_rng([look, index, 3])), "object")
+            subject = preprocess_object(scene.render_digit(digit, np.random.default_rng([look, index, 3])))
             if subject.found:
                 inputs.append(subject.input)
     if not inputs:

@@ -26,12 +26,15 @@ from PySide6.QtWidgets import (
 
 from enrollment import workflow
 from enrollment.store import NewReference, ReferenceStore, check_label
+from unlock_app.core.analysis import AnalysisService
 from unlock_app.core.camera import LatestFrame
 from unlock_app.core.decision import Policy
-from unlock_app.core.matching import Gallery, match, similarity
-from unlock_app.core.pipeline import Analysis, Models, digit_card_warning
-from unlock_app.core.preprocess import Subject, preprocess_kind
+from unlock_app.core.kinds import KINDS
+from unlock_app.core.matching import Gallery
+from unlock_app.core.pipeline import Analysis
+from unlock_app.core.preprocess import Subject
 from unlock_app.ui.live_view import LiveView, input_image
+from unlock_app.ui.workers import Delivery
 
 MIN_SHARPNESS = 20.0
 """Variance of the Laplacian below which a sample is too blurred to keep."""
@@ -39,9 +42,6 @@ STEADY_FRAMES = 4
 """Frames the key must stay put (its box moving less than 3% of the frame) before an
 automatic capture."""
 _PREVIEW_INTERVAL_MS = 66
-_CAPTURE_GAP_S = {"digit": 0.6, "object": 1.2}
-"""Seconds between automatic captures; an object's views are further apart, to give
-the user time to turn it."""
 
 
 class EnrollmentDialog(QDialog):
@@ -55,7 +55,7 @@ class EnrollmentDialog(QDialog):
         self,
         *,
         buffer: LatestFrame,
-        models: Models,
+        analysis: AnalysisService,
         store: ReferenceStore,
         galleries: dict[str, Gallery],
         policy: Policy,
@@ -65,7 +65,7 @@ class EnrollmentDialog(QDialog):
         self.setWindowTitle("Enroll a key")
         self.resize(820, 700)
         self.buffer = buffer
-        self.models = models
+        self.analysis = analysis
         self.store = store
         self.galleries = galleries
         self.policy = policy
@@ -75,6 +75,12 @@ class EnrollmentDialog(QDialog):
         self._last_capture = 0.0
         self._latest: tuple[np.ndarray, Subject] | None = None
         self._frame_width = 640
+        self._check: workflow.SampleCheck | None = None
+        """The latest check of the samples; an answer to an older one is dropped."""
+        self.checking = False
+        """Whether the latest check of the samples is still to answer."""
+        self._notice = ""
+        """Said above the checks' warnings about what just happened (samples dropped, files not imported)."""
         # Nothing is taken until the user says so: the key held up when the dialog opens
         # may be the last one, and the kind may still be the wrong one.
         self.capturing = False
@@ -90,8 +96,8 @@ class EnrollmentDialog(QDialog):
         self.label = QLineEdit()
         self.label.setPlaceholderText("a name for this key, e.g. seven")
         self.kind = QComboBox()
-        self.kind.addItem("a digit on a card", "digit")
-        self.kind.addItem("an object (a tag, badge, coin, sticker)", "object")
+        for kind in KINDS.values():
+            self.kind.addItem(kind.description, kind.name)
         self.kind.currentIndexChanged.connect(self._on_kind_changed)
         self.count = QSpinBox(minimum=1, maximum=20, value=5)
         self.auto = QCheckBox("Capture automatically when the key is sharp and steady")
@@ -157,7 +163,7 @@ class EnrollmentDialog(QDialog):
         if captured is None:
             return
         self._last_index = captured.index
-        subject = preprocess_kind(captured.frame, self.key_kind)
+        subject = KINDS[self.key_kind].preprocess(captured.frame, "dark")
         self._latest = (captured.frame, subject)
         self.preview.set_frame(captured.frame)
         self.preview.set_analysis(Analysis(subject, None, self.key_kind, 0.0, 0.0, 0.0), None)
@@ -166,7 +172,7 @@ class EnrollmentDialog(QDialog):
         ready, advice = self._quality(subject)
         self.preview.message = advice
         full = len(self.samples) >= self.count.value()
-        gap = _CAPTURE_GAP_S[self.key_kind]
+        gap = KINDS[self.key_kind].capture_gap_s
         automatic = self.capturing and self.auto.isChecked()
         if ready and automatic and not full and captured.time - self._last_capture >= gap:
             self._last_capture = captured.time
@@ -174,13 +180,12 @@ class EnrollmentDialog(QDialog):
 
     @property
     def key_kind(self) -> str:
-        """``digit`` or ``object``: what is being enrolled."""
+        """The name of the kind of key being enrolled (:data:`KINDS`)."""
         return self.kind.currentData()
 
     def _quality(self, subject: Subject) -> tuple[bool, str]:
         if len(self.samples) >= self.count.value():
-            taken = "views" if self.key_kind == "object" else "samples"
-            return False, f"{len(self.samples)} {taken} captured: name the key and save"
+            return False, f"{len(self.samples)} {KINDS[self.key_kind].sample}s captured: name the key and save"
         if self.auto.isChecked() and not self.capturing:
             if self.samples:
                 return False, "Paused: press Start capturing to go on"
@@ -205,7 +210,7 @@ class EnrollmentDialog(QDialog):
             self._on_start_clicked()  # a new kind: the user starts again when the key is in view
         kept = []
         for sample in self.samples:
-            subject = preprocess_kind(sample.source, self.key_kind, ink="auto")
+            subject = KINDS[self.key_kind].preprocess(sample.source, "auto")
             if subject.found:
                 kept.append(NewReference(sample.source, subject.input))
         dropped = len(self.samples) - len(kept)
@@ -214,7 +219,8 @@ class EnrollmentDialog(QDialog):
         for sample in kept:
             self._add(sample)
         if dropped:
-            self.warning.setText(f"{dropped} sample(s) dropped: no {self.key_kind} was found in them")
+            self._notice = f"{dropped} sample(s) dropped: no {self.key_kind} was found in them"
+            self._show_warnings()
 
     def _steady(self) -> bool:
         boxes = list(self._recent_boxes)
@@ -242,7 +248,8 @@ class EnrollmentDialog(QDialog):
         try:
             items = workflow.from_images(files, self.key_kind)
         except workflow.EnrollmentError as error:
-            self.warning.setText("Not imported:\n" + "\n".join(error.problems))
+            self._notice = "Not imported:\n" + "\n".join(error.problems)
+            self._show_warnings()
             return
         for item in items:
             self._add(item)
@@ -269,38 +276,32 @@ class EnrollmentDialog(QDialog):
     # -- checks and saving -----------------------------------------------------------
 
     def _check_samples(self) -> None:
-        """Warn when samples look like another key, or unlike each other, or (objects)
-        like a card with a handwritten digit."""
-        warnings = []
-        if self.samples:
-            kind = self.key_kind
-            threshold = self.policy.threshold_for(kind)
-            inputs = np.stack([sample.input for sample in self.samples])
-            embeddings = self.models[kind].embed(inputs)
-            label = self.label.text().strip()
-            for embedding in embeddings:
-                # match() already has the best score of every key: one vectorised pass.
-                best = match(embedding, self.galleries[kind])
-                alike = {
-                    other: score
-                    for other, score in (best.label_scores.items() if best else ())
-                    if other != label and score >= threshold
-                }
-                if alike:
-                    warnings.append(
-                        f"A sample looks like the key {max(alike, key=alike.get)!r}: the two keys could open "
-                        "each other. Use a different digit or object."
-                    )
-                    break
-            if len(embeddings) > 1:
-                pairwise = np.sqrt(((embeddings[:, None] - embeddings[None]) ** 2).sum(-1))
-                if similarity(pairwise).min() < threshold:
-                    warnings.append(
-                        "Some samples do not look like each other: are they all the same key? Drop the odd one out."
-                    )
-            if kind == "object":
-                warnings.append(digit_card_warning(inputs, self.models, threshold))
-        self.warning.setText("\n".join(warning for warning in warnings if warning))
+        """Ask the analysis service for warnings about the samples (:class:`workflow.SampleCheck`);
+        they show when it answers, unless the samples changed meanwhile."""
+        self._check, self._notice = None, ""
+        self._show_warnings()
+        if not self.samples:
+            self.checking = False
+            return
+        kind = self.key_kind
+        inputs = np.stack([sample.input for sample in self.samples])
+        label = self.label.text().strip()
+        self._check = workflow.SampleCheck(kind, inputs, label, self.galleries[kind], self.policy.threshold_for(kind))
+        self.checking = True
+        Delivery(self.analysis, self._check, self).done.connect(self._on_checked)
+
+    def _on_checked(self, check: workflow.SampleCheck, future) -> None:
+        if check is not self._check:
+            return  # the samples changed since: a newer check is on its way
+        self.checking = False
+        try:
+            warnings = future.result()
+        except Exception as error:  # said, not raised: the samples can still be saved
+            warnings = [f"The samples could not be checked: {error}"]
+        self._show_warnings(warnings)
+
+    def _show_warnings(self, warnings: list[str] | tuple = ()) -> None:
+        self.warning.setText("\n".join(text for text in (self._notice, *warnings) if text))
 
     def _update_buttons(self) -> None:
         ok = bool(self.samples) and bool(self.label.text().strip())
@@ -310,12 +311,14 @@ class EnrollmentDialog(QDialog):
         try:
             label = check_label(self.label.text())
         except ValueError as error:
-            self.warning.setText(f"Label: {error}")
+            self._notice = f"Label: {error}"
+            self._show_warnings()
             return
         try:
             self.store.add(label, self.key_kind, self.samples)
         except ValueError as error:  # the label is a key of the other kind
-            self.warning.setText(f"Label: {error}")
+            self._notice = f"Label: {error}"
+            self._show_warnings()
             return
         self.accept()
 

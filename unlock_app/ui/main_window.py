@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections import deque
 from collections.abc import Callable
 from pathlib import Path
@@ -27,10 +26,12 @@ from PySide6.QtWidgets import (
 
 from enrollment.store import ReferenceStore
 from unlock_app.core import settings as settings_module
-from unlock_app.core.audit import AuditLog, wants_snapshot
+from unlock_app.core.analysis import AnalysisService
+from unlock_app.core.audit import AuditLog
 from unlock_app.core.camera import DEMO_OBJECTS, DemoCamera, FrameSource, LatestFrame
-from unlock_app.core.decision import Attempt, Policy
+from unlock_app.core.decision import Policy
 from unlock_app.core.pipeline import Models, load_galleries, policy
+from unlock_app.core.session import UnlockSession
 from unlock_app.core.settings import Settings
 from unlock_app.ui.enrollment_dialog import EnrollmentDialog
 from unlock_app.ui.live_view import AMBER, GREEN, RED, LiveView, input_image
@@ -106,27 +107,22 @@ class MainWindow(QMainWindow):
         if saved is not None:
             self.restoreGeometry(saved)
         self.models = models
+        self.analysis = AnalysisService(models)
         self.store = store
         self.audit = audit
-        self.lockout = audit.lockout()
         self.settings = settings
         self.config_dir = config_dir
         self.data_dir = data_dir
         self.lock_state = LockState()
         self.buffer = LatestFrame()
         self.galleries = load_galleries(store, models)
-        self.attempt = Attempt(self.policy, settings.attempt_timeout)
+        self.session = UnlockSession(self.policy, settings.attempt_timeout, audit, settings.snapshots)
         self._camera_factory = camera
         self._camera_state = "starting"
         self._painted_index = 0
         self._latencies: deque[float] = deque(maxlen=30)
         self._frame_times: deque[float] = deque(maxlen=60)
         self._thumbnails: dict[int, QPixmap | None] = {}
-        self._outcome = ""
-        # After a lock the key must leave the view before it can open the panel again;
-        # otherwise pressing Lock with the key still held up would reopen it at once.
-        self._rearm = False
-        self._frozen = False
 
         self.live_view = LiveView()
         self._show_thresholds(self.policy)
@@ -161,7 +157,7 @@ class MainWindow(QMainWindow):
 
         self.capture = CaptureThread(camera, self.buffer, settings.check_frozen_files)
         self.capture.state_changed.connect(self._on_camera_state)
-        self.inference = InferenceThread(self.buffer, models, self.galleries, self.policy)
+        self.inference = InferenceThread(self.buffer, self.analysis, self.galleries, self.policy)
         self.inference.analysed.connect(self._on_analysed)
         # Painting and text run on their own clocks: compute happens per frame, but
         # text changing 30 times a second could not be read.
@@ -188,18 +184,14 @@ class MainWindow(QMainWindow):
     def first_run(self) -> bool:
         return not any(len(gallery) for gallery in self.galleries.values()) and not self.unusable
 
-    def _passes(self, analysis) -> bool:
-        """Whether a frame's best match reaches the threshold of its kind."""
-        return analysis.passes(self.policy.threshold_for(analysis.kind))
-
     def lock(self) -> None:
         self.lock_state.set_unlocked(False)
 
     def reload_gallery(self) -> None:
         self.galleries = load_galleries(self.store, self.models)
-        self.inference.set_galleries(self.galleries)
+        self.inference.use(galleries=self.galleries)
         self._thumbnails.clear()
-        self.attempt.reset()
+        self.session.reset()
         self._update_first_run()
 
     def _update_first_run(self) -> None:
@@ -208,7 +200,6 @@ class MainWindow(QMainWindow):
     # -- slots ---------------------------------------------------------------------
 
     def _on_unlocked_changed(self, unlocked: bool) -> None:
-        self.attempt.reset()
         if unlocked:
             self.panel.refresh()
             self.pages.setCurrentWidget(self.panel)
@@ -217,8 +208,7 @@ class MainWindow(QMainWindow):
             self.panel.save_notes()
             self.pages.setCurrentWidget(self.live_view.parentWidget())
             self._idle_timer.stop()
-            self._outcome = ""
-            self._rearm = True
+            self.session.rearm()
         self._update_first_run()
 
     def _on_camera_state(self, state: str) -> None:
@@ -240,52 +230,18 @@ class MainWindow(QMainWindow):
         self._latencies.append((result.finished_at - captured.time) * 1000)
         match = analysis.match
         self.live_view.set_analysis(analysis, self._thumbnail(match.reference_id) if match else None)
-        if self.lock_state.unlocked or self.first_run or self.unusable or self.lockout.remaining() > 0:
+        if self.lock_state.unlocked or self.first_run or self.unusable:
             return
-        if captured.frozen:
-            # A picture that stopped changing is a photo or a stuck camera: an attempt
-            # that was under way, or one shown this way, ends as a failure, once.
-            if not self._frozen and (self.attempt.active or analysis.subject.found):
-                self._finish("frozen", len(self.attempt.history), analysis, captured.frame)
-                self.attempt.reset()
-            self._frozen = True
-            return
-        self._frozen = False
-        if captured.still:
-            return  # the same picture again is no new evidence
-        if self._rearm:
-            # Cleared by a frame without the key; a frame matched against no key at all
-            # (analysed before a new key's gallery arrived) says nothing either way.
-            found, unmatched = analysis.subject.found, analysis.match is None
-            self._rearm = found and (unmatched or self._passes(analysis))
-            return
-        if analysis.subject.found and not self.attempt.active:
-            self._outcome = ""
-        frames = len(self.attempt.history) + 1
-        decision, ended = self.attempt.add(analysis.result, time.monotonic())
-        if ended:
-            self._finish("unlock" if decision.unlock else "deny", frames, analysis, captured.frame, decision)
-        if decision.unlock:
-            self.lock_state.set_unlocked(True)
-        elif ended:
-            self._outcome = "No match"
-
-    def _finish(self, outcome: str, frames: int, analysis, frame, decision=None) -> None:
-        """Log a finished attempt (it also updates the lockout)."""
-        best = decision if decision is not None and decision.label else analysis.match
-        self.lockout = self.audit.record(
-            outcome,
-            score=best.score if best else None,
-            label=best.label if best else None,
-            reference_id=best.reference_id if best else None,
-            frames=frames,
-            source=self.capture.source.name if self.capture.source else "camera",
-            snapshot=frame if wants_snapshot(self.settings.snapshots, outcome) else None,
+        source = self.capture.source.name if self.capture.source else "camera"
+        step = self.session.observe(
+            analysis, source=source, frame=captured.frame, frozen=captured.frozen, still=captured.still
         )
+        if step.ended == "unlock":
+            self.lock_state.set_unlocked(True)
 
     def _on_text_timer(self) -> None:
         # While locked out, matching stops altogether: no scores to probe the key with.
-        locked_out = self.lockout.remaining() > 0 and not self.lock_state.unlocked
+        locked_out = self.session.locked_out and not self.lock_state.unlocked
         if locked_out and not self.inference.paused:
             self.live_view.set_analysis(None, None)
         self.inference.paused = locked_out
@@ -310,21 +266,23 @@ class MainWindow(QMainWindow):
             return "Cannot unlock: see the message above", RED
         if self.first_run:
             return "Nothing enrolled yet: enroll your first key", AMBER
-        remaining = self.lockout.remaining()
+        lockout = self.session.lockout
+        remaining = lockout.remaining()
         if remaining > 0:
             minutes, seconds = divmod(int(remaining + 0.999), 60)
             return (
-                f"Locked out after {self.lockout.failures} failed attempts: try again in {minutes}:{seconds:02d}",
+                f"Locked out after {lockout.failures} failed attempts: try again in {minutes}:{seconds:02d}",
                 RED,
             )
         if self._camera_state == "frozen":
             return "Frozen camera: the picture stopped changing", RED
-        if self._rearm:
+        if self.session.rearming:
             return "Locked. Take the key away, then show it again", AMBER
         analysis = self.live_view.analysis
         if analysis is None or not analysis.subject.found:
-            return (self._outcome or "Show your key") + self._lockout_warning(), AMBER
-        if self._passes(analysis):
+            waiting = "No match" if self.session.last_outcome == "deny" else "Show your key"
+            return waiting + self._lockout_warning(), AMBER
+        if analysis.passes(self.policy.threshold_for(analysis.kind)):
             return f"Match {analysis.match.score:.2f}, hold still", GREEN
         score = analysis.match.score if analysis.match else 0.0
         if analysis.refused:
@@ -333,10 +291,11 @@ class MainWindow(QMainWindow):
 
     def _lockout_warning(self) -> str:
         """Said once fewer than three failed attempts are left, so the lockout is no surprise."""
-        left = self.lockout.attempts_left()
-        if not self.lockout.failures or left >= 3:
+        lockout = self.session.lockout
+        left = lockout.attempts_left()
+        if not lockout.failures or left >= 3:
             return ""
-        pause = int(self.lockout.next_lockout())
+        pause = int(lockout.next_lockout())
         wait = f"{pause} s" if pause < 60 else f"{pause // 60} min"
         return f" · {left} attempt{'s' * (left != 1)} left before a {wait} lockout"
 
@@ -363,7 +322,7 @@ class MainWindow(QMainWindow):
             return
         dialog = EnrollmentDialog(
             buffer=self.buffer,
-            models=self.models,
+            analysis=self.analysis,
             store=self.store,
             galleries=self.galleries,
             policy=self.policy,
@@ -372,7 +331,8 @@ class MainWindow(QMainWindow):
         if dialog.exec() == QDialog.DialogCode.Accepted:
             # The key just enrolled is likely still in view: it opens only once shown again,
             # so that the first unlock is one the user sees happen.
-            self._rearm = not self.lock_state.unlocked
+            if not self.lock_state.unlocked:
+                self.session.rearm()
             self.reload_gallery()
             self.panel.refresh()
 
@@ -382,7 +342,7 @@ class MainWindow(QMainWindow):
             return
         dialog = SettingsDialog(
             settings=self.settings,
-            models=self.models,
+            analysis=self.analysis,
             store=self.store,
             on_threshold=self._preview_threshold,
             parent=self,
@@ -396,8 +356,8 @@ class MainWindow(QMainWindow):
         camera_changed = settings.camera != self.settings.camera
         self.settings = settings
         settings_module.save(self.config_dir, settings)
-        self.attempt = Attempt(self.policy, settings.attempt_timeout)
-        self.inference.policy = self.policy
+        self.session.configure(self.policy, settings.attempt_timeout, settings.snapshots)
+        self.inference.use(policy=self.policy)
         self._show_thresholds(self.policy)
         self._restart_idle_timer()
         if camera_changed and settings.camera:
@@ -471,4 +431,5 @@ class MainWindow(QMainWindow):
             timer.stop()
         self.panel.save_notes()
         self.inference.stop()
+        self.analysis.close()
         self.capture.stop()

@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
 
 from enrollment.store import ReferenceStore, check_label
 from unlock_app.core.audit import AuditLog
+from unlock_app.core.kinds import KINDS
 from unlock_app.core.paths import write_atomic
 
 NOTES_FILE = "notes.txt"
@@ -130,7 +131,7 @@ class ProtectedPanel(QWidget):
             by_label.setdefault(reference.label, []).append(reference)
         for label, references in by_label.items():
             kind = references[0].kind
-            noun = "view" if kind == "object" else "sample"
+            noun = KINDS[kind].sample
             first = min(r.created for r in references)
             item = QListWidgetItem(
                 QIcon(_strip([r.image for r in references])),

@@ -25,10 +25,13 @@ from PySide6.QtWidgets import (
 )
 
 from enrollment.store import ReferenceStore
+from unlock_app.core.analysis import AnalysisService, EvidenceRequest
 from unlock_app.core.camera import list_cameras
-from unlock_app.core.pipeline import KINDS, Models, reference_embeddings
+from unlock_app.core.kinds import KINDS
+from unlock_app.core.pipeline import reference_embeddings
 from unlock_app.core.settings import Settings, allowed_range
-from unlock_app.core.tuning import Evidence, evidence, shipped_impostors
+from unlock_app.core.tuning import Evidence
+from unlock_app.ui.workers import Delivery
 
 GENUINE = QColor(46, 204, 113)
 IMPOSTOR = QColor(231, 76, 60)
@@ -38,10 +41,11 @@ _BINS = 40
 class ScorePlot(QWidget):
     """Histograms of genuine and impostor similarities on [0, 1], and the threshold."""
 
-    def __init__(self, evidence: Evidence, parent: QWidget | None = None) -> None:
+    def __init__(self, evidence: Evidence | None, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setMinimumSize(420, 200)
         self.evidence = evidence
+        """None while it is being measured."""
         self.threshold = 0.5
         self.note = ""
         """Said over the plot when a part of it is missing, and why."""
@@ -58,9 +62,10 @@ class ScorePlot(QWidget):
         painter.setPen(QColor(120, 120, 120))
         painter.drawRect(area)
         edges = np.linspace(0, 1, _BINS + 1)
+        shown = self.evidence or Evidence(np.zeros(0), np.zeros(0))
         histograms = [
             (np.histogram(scores, edges)[0] / max(len(scores), 1), colour)
-            for scores, colour in ((self.evidence.impostor, IMPOSTOR), (self.evidence.genuine, GENUINE))
+            for scores, colour in ((shown.impostor, IMPOSTOR), (shown.genuine, GENUINE))
         ]
         top = max([h.max() for h, _ in histograms if h.size] + [1e-9])
         width = area.width() / _BINS
@@ -91,8 +96,8 @@ class ScorePlot(QWidget):
         painter.drawText(
             QRectF(area.left(), area.bottom() + 18, area.width(), 16),
             Qt.AlignmentFlag.AlignCenter,
-            f"similarity — green: your key against itself ({len(self.evidence.genuine)}), "
-            f"red: everything else ({len(self.evidence.impostor)})",
+            f"similarity — green: your key against itself ({len(shown.genuine)}), "
+            f"red: everything else ({len(shown.impostor)})",
         )
 
 
@@ -104,7 +109,7 @@ class SettingsDialog(QDialog):
         self,
         *,
         settings: Settings,
-        models: Models,
+        analysis: AnalysisService,
         store: ReferenceStore,
         on_threshold: Callable[[str, float], None],
         parent=None,
@@ -114,25 +119,28 @@ class SettingsDialog(QDialog):
         self.settings = settings
         self._on_threshold = on_threshold
         # Each kind of key has its own model, so its own scores, evidence and threshold.
+        models = analysis.models
         self.defaults = {kind: models[kind].threshold for kind in KINDS}
-        self.evidence = {}
+        self.evidence: dict[str, Evidence | None] = dict.fromkeys(KINDS)
+        """By kind; None until the analysis service has measured it (off the GUI thread)."""
+        requests = []
         for kind in KINDS:
-            framed, _, labels = reference_embeddings(store, models[kind])
+            framed, _, labels = reference_embeddings(store, models[kind])  # cached in the store
             # The references as enrolled (their first framing), as the shipped impostors are.
-            self.evidence[kind] = evidence(framed[:, 0], labels, shipped_impostors(models[kind]))
-        chosen = {"digit": settings.threshold, "object": settings.object_threshold}
+            requests.append(EvidenceRequest(kind, framed[:, 0], tuple(labels)))
+        chosen = {kind: settings.threshold(kind) for kind in KINDS}
         self._use_default = {kind: chosen[kind] is None for kind in KINDS}
         self._values = {kind: chosen[kind] if chosen[kind] is not None else self.defaults[kind] for kind in KINDS}
-        self._kind = "digit"
+        self._kind = next(iter(KINDS))
 
         self.kind = QComboBox()
-        self.kind.addItem("Digit keys", "digit")
-        self.kind.addItem("Object keys", "object")
-        low, high = allowed_range("threshold")
+        for kind in KINDS:
+            self.kind.addItem(f"{kind.capitalize()} keys", kind)
+        low, high = allowed_range(f"thresholds.{self._kind}")
         self.slider = QSlider(Qt.Orientation.Horizontal, minimum=round(low * 1000), maximum=round(high * 1000))
         self.spin = QDoubleSpinBox(minimum=low, maximum=high, singleStep=0.01, decimals=3)
         self.use_default = QCheckBox()
-        self.plot = ScorePlot(self.evidence["digit"])
+        self.plot = ScorePlot(self.evidence[self._kind])
         self.rates = QLabel()
         self.slider.valueChanged.connect(self._on_slider_changed)
         self.spin.valueChanged.connect(self._on_spin_changed)
@@ -199,7 +207,9 @@ class SettingsDialog(QDialog):
         layout = QVBoxLayout(self)
         layout.addLayout(form)
         layout.addWidget(buttons)
-        self._load_kind("digit")
+        self._load_kind(self._kind)
+        for request in requests:
+            Delivery(analysis, request, self).done.connect(self._on_evidence)
 
     @property
     def threshold(self) -> float:
@@ -239,13 +249,28 @@ class SettingsDialog(QDialog):
             self.spin.setValue(self.defaults[self._kind])
         self._show_threshold()
 
+    def _on_evidence(self, request: EvidenceRequest, future) -> None:
+        try:
+            self.evidence[request.kind] = future.result()
+        except Exception as error:  # shown where the rates would be; the dialog stays usable
+            self.rates.setText(f"Could not measure the {request.kind} keys' scores: {error}")
+            return
+        if request.kind == self._kind:
+            self.plot.evidence = self.evidence[request.kind]
+            self._show_threshold()
+
     def _show_threshold(self) -> None:
         threshold = self.threshold
         shown = self.evidence[self._kind]
         self.plot.set_threshold(threshold)
+        self._on_threshold(self._kind, threshold)
+        if shown is None:
+            self.plot.note = "Measuring how your keys score..."
+            self.rates.setText("Measuring...")
+            return
         far, frr = shown.rates(threshold)
         accepts = f"false accepts {_percent(far)} of {len(shown.impostor)} impostor comparisons"
-        things = "object key" if self._kind == "object" else "digit key"
+        things = f"{self._kind} key"
         if not shown.impostor.size:
             self.plot.note = (
                 f"No {things} enrolled yet. Enroll one to see its samples scored against each other (green) "
@@ -263,7 +288,6 @@ class SettingsDialog(QDialog):
             self.rates.setText(
                 f"{accepts}, false rejects {_percent(frr)} of {len(shown.genuine)} genuine ones (per frame)"
             )
-        self._on_threshold(self._kind, threshold)
 
     def _on_camera_activated(self, index: int) -> None:
         if self.camera.itemData(index) != "file":
@@ -281,8 +305,7 @@ class SettingsDialog(QDialog):
         chosen = {kind: None if self._use_default[kind] else self._values[kind] for kind in KINDS}
         return replace(
             self.settings,
-            threshold=chosen["digit"],
-            object_threshold=chosen["object"],
+            thresholds=chosen,
             frames_required=self.frames_required.value(),
             frames_window=self.frames_window.value(),
             attempt_timeout=self.attempt_timeout.value(),

@@ -1,9 +1,10 @@
-"""The two threads behind the window: capture and inference.
+"""The threads behind the window: capture and inference, and the dialogs' requests.
 
 Capture writes every frame into a one-slot :class:`LatestFrame`; inference takes the
 newest frame whenever it is free, so a newer frame supersedes one not yet analysed and
 nothing queues up.  Results cross to the GUI thread through a signal, at most one in
-flight: a GUI that is busy for a moment sees the newest result, not a backlog.
+flight: a GUI that is busy for a moment sees the newest result, not a backlog.  A
+dialog's request to the analysis service comes back through :class:`Delivery`.
 """
 
 from __future__ import annotations
@@ -13,8 +14,9 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from PySide6.QtCore import QThread, Signal
+from PySide6.QtCore import QObject, QThread, Signal
 
+from unlock_app.core.analysis import AnalysisService, FrameRequest, Request
 from unlock_app.core.camera import (
     CameraError,
     Captured,
@@ -25,7 +27,7 @@ from unlock_app.core.camera import (
 )
 from unlock_app.core.decision import Policy
 from unlock_app.core.matching import Gallery
-from unlock_app.core.pipeline import Analysis, Models, analyse
+from unlock_app.core.pipeline import Analysis
 
 _RETRY_DELAYS = (0.5, 1.0, 2.0, 4.0)
 _FAILED_READS_BEFORE_LOST = 15
@@ -123,20 +125,20 @@ class Result:
 
 
 class InferenceThread(QThread):
-    """Analyses the newest captured frame, one at a time, with the current galleries."""
+    """Analyses the newest captured frame, one at a time, with the current galleries and
+    policy (its thresholds say which matches are worth checking)."""
 
     analysed = Signal()
     """A new result is waiting in ``take()``; at most one such signal is in flight."""
 
     def __init__(
-        self, buffer: LatestFrame, models: Models, galleries: dict[str, Gallery], policy: Policy, parent=None
+        self, buffer: LatestFrame, service: AnalysisService, galleries: dict[str, Gallery], policy: Policy, parent=None
     ) -> None:
         super().__init__(parent)
         self.buffer = buffer
-        self.models = models
+        self.service = service
         self._galleries = galleries
-        self.policy = policy
-        """The unlock policy in effect (its thresholds say which matches are worth checking)."""
+        self._policy = policy
         self._stop = threading.Event()
         self._lock = threading.Lock()
         self._result: Result | None = None
@@ -144,9 +146,11 @@ class InferenceThread(QThread):
         self.paused = False
         """While True, frames are not analysed (a lockout stops matching)."""
 
-    def set_galleries(self, galleries: dict[str, Gallery]) -> None:
+    def use(self, *, galleries: dict[str, Gallery] | None = None, policy: Policy | None = None) -> None:
+        """Analyse the next frames with these galleries or this policy (from the GUI thread)."""
         with self._lock:
-            self._galleries = galleries
+            self._galleries = galleries if galleries is not None else self._galleries
+            self._policy = policy if policy is not None else self._policy
 
     def take(self) -> Result | None:
         """The newest result (None if none came since the last take)."""
@@ -167,11 +171,26 @@ class InferenceThread(QThread):
                 continue
             last = captured.index
             with self._lock:
-                galleries = self._galleries
-            analysis = analyse(captured.frame, self.models, galleries, policy=self.policy)
+                request = FrameRequest(captured.frame, self._galleries, self._policy)
+            analysis = self.service.analyse(request)
             with self._lock:
                 self._result = Result(captured, analysis, time.monotonic())
                 signal = not self._signalled
                 self._signalled = True
             if signal:
                 self.analysed.emit()
+
+
+class Delivery(QObject):
+    """Sends a request to the analysis service and brings its result back to the GUI
+    thread: ``done(request, future)`` is emitted there once it has finished (the slot
+    asks the future for the result or the error).  Parented to the widget that asked, so
+    that a result for a widget that has closed goes nowhere."""
+
+    done = Signal(object, object)
+
+    def __init__(self, service: AnalysisService, request: Request, parent: QObject) -> None:
+        super().__init__(parent)
+        self.request = request
+        # The callback runs on the pool's thread; the signal is queued to the GUI's.
+        service.submit(request).add_done_callback(lambda future: self.done.emit(request, future))

@@ -1,0 +1,42 @@
+"""What a kind of key is: everything the runtime needs to know about one, in one place."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from unlock_app.core.preprocess import Ink, Subject
+
+
+@dataclass(frozen=True)
+class KeyKind:
+    """One kind of key (a digit card, an object): how its frames are read, which model
+    scores them and how it is enrolled.  A new kind is one module that defines one of
+    these, listed in :data:`unlock_app.core.kinds.KINDS`."""
+
+    name: str
+    """As settings, the store, model cards and the command line name it."""
+    description: str
+    """What the user holds up, as the enrollment dialog offers it."""
+    article: str
+    """The kind with its article, for messages: "a digit"."""
+    sample: str
+    """What one enrolled capture of a key of this kind is called ("sample", "view")."""
+    input_shape: tuple[int, ...]
+    """The model input's array shape (float32 in [0, 1])."""
+    preprocess: Callable[[np.ndarray, Ink], Subject]
+    """A BGR frame to its subject as this kind's model takes it (ink is for digits)."""
+    weights: str
+    """The shipped weights file in ``weights/``; its model card holds the default threshold."""
+    architecture: str
+    """The network the model card names."""
+    framings: tuple[float, ...]
+    """How much of an enrolled reference each framing it is matched at takes in (1.0: as it is)."""
+    capture_spacing: int
+    """Frames between two samples captured from a camera on the command line."""
+    capture_gap_s: float
+    """Seconds between two samples captured in the enrollment dialog."""
+    card_check: bool
+    """Whether a match is also refused when the frame is a digit card (:mod:`card_check`)."""

@@ -1,0 +1,20 @@
+"""Digit keys: a handwritten or printed digit on a card, read as MNIST reads digits."""
+
+from unlock_app.core.kinds.base import KeyKind
+from unlock_app.core.preprocess import INPUT_SIZE, preprocess
+
+DIGIT = KeyKind(
+    name="digit",
+    description="a digit on a card",
+    article="a digit",
+    sample="sample",
+    input_shape=(INPUT_SIZE, INPUT_SIZE),
+    preprocess=preprocess,
+    weights="siamese_mnist.safetensors",
+    architecture="unlock-siamese-cnn-v1",
+    # The preprocessing fits every digit to the same box: one framing is enough.
+    framings=(1.0,),
+    capture_spacing=3,
+    capture_gap_s=0.6,
+    card_check=False,
+)
