@@ -13,7 +13,7 @@ from enrollment.store import NewReference
 from unlock_app.core.camera import FrameSource, frames_until
 from unlock_app.core.images import ImageError, load_image
 from unlock_app.core.kinds import KINDS
-from unlock_app.core.matching import Gallery, match, similarity
+from unlock_app.core.matching import Gallery, match, pairwise_distances, similarity
 from unlock_app.core.pipeline import Models, digit_card_warning
 
 
@@ -120,8 +120,7 @@ class SampleCheck:
                 )
                 break
         if len(embeddings) > 1:
-            pairwise = np.sqrt(((embeddings[:, None] - embeddings[None]) ** 2).sum(-1))
-            if similarity(pairwise).min() < self.threshold:
+            if similarity(pairwise_distances(embeddings, embeddings)).min() < self.threshold:
                 warnings.append(
                     "Some samples do not look like each other: are they all the same key? Drop the odd one out."
                 )

@@ -24,6 +24,14 @@ def similarity(distance: np.ndarray) -> np.ndarray:
     return np.exp(-np.asarray(distance, dtype=np.float64))
 
 
+def pairwise_distances(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Euclidean distance between every row of ``a`` (N, D) and of ``b`` (M, D): float64
+    (N, M), in one matrix product."""
+    a64, b64 = np.asarray(a, np.float64), np.asarray(b, np.float64)
+    squared = (a64**2).sum(1)[:, None] + (b64**2).sum(1)[None, :] - 2 * a64 @ b64.T
+    return np.sqrt(np.maximum(squared, 0.0))
+
+
 def key_similarities(queries: np.ndarray, keys: np.ndarray) -> np.ndarray:
     """Each query's best similarity to each key's references, for evaluation in bulk.
 
@@ -36,8 +44,7 @@ def key_similarities(queries: np.ndarray, keys: np.ndarray) -> np.ndarray:
     references = keys.reshape(-1, width).astype(np.float64)
     seen, enrolled = ~np.isnan(queries).any(1), ~np.isnan(references).any(1)
     queries, references = np.nan_to_num(queries), np.nan_to_num(references)
-    squared = (queries**2).sum(1)[:, None] + (references**2).sum(1)[None, :] - 2 * queries @ references.T
-    distance = np.sqrt(np.maximum(squared, 0.0))
+    distance = pairwise_distances(queries, references)
     distance[:, ~enrolled] = np.inf
     scores = similarity(distance.reshape(len(queries), count, views).min(-1, initial=np.inf))
     scores[~seen] = np.nan

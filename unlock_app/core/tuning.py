@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from unlock_app.core.matching import Matcher, similarity
+from unlock_app.core.matching import Matcher, pairwise_distances, similarity
 from unlock_app.core.paths import bundled
 from unlock_app.core.preprocess import preprocess, preprocess_object
 
@@ -85,8 +85,8 @@ def evidence(embeddings: np.ndarray, labels: list[str], shipped: tuple[np.ndarra
     genuine, impostor = [], []
     if len(labels_array) == 0:
         return Evidence(np.zeros(0), np.zeros(0))
-    own = similarity(_distances(embeddings, embeddings))
-    to_shipped = similarity(_distances(embeddings, shipped_embeddings))
+    own = similarity(pairwise_distances(embeddings, embeddings))
+    to_shipped = similarity(pairwise_distances(embeddings, shipped_embeddings))
     digits = np.flatnonzero(shipped_classes >= 0)
     for label in np.unique(labels_array):
         members = np.flatnonzero(labels_array == label)
@@ -102,12 +102,6 @@ def evidence(embeddings: np.ndarray, labels: list[str], shipped: tuple[np.ndarra
             foreign = np.arange(len(shipped_classes))
         impostor.extend(to_shipped[np.ix_(members, foreign)].ravel().tolist())
     return Evidence(np.asarray(genuine), np.asarray(impostor))
-
-
-def _distances(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    a64, b64 = a.astype(np.float64), b.astype(np.float64)
-    squared = (a64**2).sum(1)[:, None] + (b64**2).sum(1)[None, :] - 2 * a64 @ b64.T
-    return np.sqrt(np.maximum(squared, 0.0))
 
 
 def _scribbles(count: int, seed: int = 0) -> list[np.ndarray]:
