@@ -11,10 +11,11 @@ import numpy as np
 
 from enrollment.store import NewReference
 from unlock_app.core.camera import FrameSource, frames_until
+from unlock_app.core.card_check import digit_card_warning
 from unlock_app.core.images import ImageError, load_image
 from unlock_app.core.kinds import KINDS
 from unlock_app.core.matching import Gallery, match, pairwise_distances, similarity
-from unlock_app.core.pipeline import Models, digit_card_warning
+from unlock_app.core.pipeline import Models
 
 
 class EnrollmentError(ValueError):

@@ -10,13 +10,14 @@ from unlock_app.core.card_check import (
     PALE_CHROMA,
     CardCheck,
     digit_card_floor,
+    key_floors,
     paper_chroma,
     read_cards,
     read_references,
     refused,
 )
 from unlock_app.core.matching import Gallery, key_similarities
-from unlock_app.core.pipeline import analyse, key_floors, load_galleries
+from unlock_app.core.pipeline import analyse, load_galleries
 from unlock_app.core.preprocess import preprocess, preprocess_object
 
 NAN = [np.nan, np.nan]
@@ -159,7 +160,7 @@ def test_a_keys_floor_is_the_best_cohort_digit_card_against_it_plus_the_margin()
 
 
 def test_a_match_below_its_keys_floor_is_refused_without_reading_the_card(models, monkeypatch):
-    import unlock_app.core.pipeline as pipeline
+    import unlock_app.core.card_check as card_check
 
     views = [preprocess_object(frame).input for frame in object_frames("a", 3, seed=84)]
     gallery = Gallery.build(models["object"].embed_references(np.stack(views)), [1, 2, 3], ["tag"] * 3)
@@ -173,7 +174,7 @@ def test_a_match_below_its_keys_floor_is_refused_without_reading_the_card(models
             "object": Gallery(**{**gallery.__dict__, "cards": CardCheck({}, 0.5, floors={"tag": floor})}),
         }
 
-    monkeypatch.setattr(pipeline, "read_cards", lambda *_: pytest.fail("a frame below the floor was read"))
+    monkeypatch.setattr(card_check, "read_cards", lambda *_: pytest.fail("a frame below the floor was read"))
     below = analyse(frame, models, galleries(score + 0.01))
     assert below.refused == f"cards with handwritten digits come close to tag: it needs {score + 0.01:.3f}"
     assert below.result.found and below.result.label is None and not below.passes(0.0)

@@ -555,9 +555,9 @@ def test_enrolling_an_object_that_digit_cards_come_close_to_warns(run, tmp_path,
 
     photo = tmp_path / "tag.png"
     cv2.imwrite(str(photo), demo_object_on_grey(demo_object("a")))
-    import unlock_app.core.pipeline as pipeline
+    import unlock_app.core.card_check as card_check
 
-    monkeypatch.setattr(pipeline, "digit_card_floor", lambda *_: 0.93)
+    monkeypatch.setattr(card_check, "digit_card_floor", lambda *_: 0.93)
     code, out, err = run("enroll", "--label", "tag", "--kind", "object", str(photo))
     assert code == 0 and "new key, 1 view (reference id " in out  # a warning, not a refusal
     assert (
@@ -591,15 +591,23 @@ def test_evaluate_as_json_is_one_report_per_world(run, monkeypatch):
 
 
 @pytest.mark.slow
-def test_train_with_a_limit_writes_a_model_and_its_threshold(run, tmp_path):
-    output = tmp_path / "digits.safetensors"
+@pytest.mark.parametrize("kind", ["digit", "object"])
+def test_train_with_a_limit_writes_a_model_and_its_threshold(run, tmp_path, kind):
+    from unlock_app.core.model import Embedder
+
+    output = tmp_path / f"{kind}.safetensors"
     code, out, err = run(
-        "train", "--kind", "digit", "--limit", "2", "--epochs", "1", "--views", "1", "--output", str(output)
+        "train", "--kind", kind, "--limit", "2", "--epochs", "1", "--views", "1", "--output", str(output)
     )
     assert code == 0, err
     card = json.loads(output.with_suffix(".json").read_text())
-    assert 0 < card["threshold"] < 1 and card["threshold_rule"] and card["prototypes"]
-    assert f"--weights digit={output} evaluate --kind digit" in out
+    assert 0 < card["threshold"] < 1 and card["threshold_rule"] and card["kind"] == kind
+    assert f"--weights {kind}={output} evaluate --kind {kind}" in out
+    trained = Embedder(output, "cpu")  # the card's hash covers all the file holds
+    if kind == "digit":
+        assert len(card["prototypes"]) == 10
+    else:  # the floors' digit cards come with the weights: two of each class, in two scenes
+        assert card["digit_card_cohort"] and 10 <= len(trained.digit_card_cohort) <= 40
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="freedesktop.org menus are Linux's")

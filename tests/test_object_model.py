@@ -92,7 +92,7 @@ def test_object_references_are_matched_at_every_framing_and_cached(models, tmp_p
     monkeypatch.setattr(models["object"], "embed", no_embedding)
     monkeypatch.setattr(models["digit"], "embed", no_embedding)
     monkeypatch.setattr(
-        "unlock_app.core.pipeline.read_references", lambda matcher, crops: np.full((len(crops), 1), np.nan)
+        "unlock_app.core.card_check.read_references", lambda matcher, crops: np.full((len(crops), 1), np.nan)
     )
     again = load_galleries(store, models)
     assert np.array_equal(again["object"].embeddings, galleries["object"].embeddings)

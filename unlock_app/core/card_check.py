@@ -42,7 +42,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from unlock_app.core.matching import key_similarities
+from unlock_app.core.matching import Gallery, Match, key_similarities
+from unlock_app.core.model import Embedder
 from unlock_app.core.preprocess import preprocess
 
 COHORT_PER_CLASS = 360
@@ -50,53 +51,32 @@ COHORT_PER_CLASS = 360
 shipped model's cohort took 400, from the split before the tune part was set aside)."""
 
 COHORT_LOOKS = 2
-"""Scenes each cohort digit card is seen in.  How a card looks (its paper, ink, light)
-moves its score against a key as much as which digit it carries.  With 100 digits of each
-class in one scene, a handwritten 0 opened a key that is a pale pentagon with a printed O
-(seed 28000: the cohort's best 0 scored 0.39 against it, the attacker's card 0.47 to
-0.51, and the card check reads both characters alike); with 400 in one scene, two
-handwritten 1s opened a white card with a printed i (seed 26000: the cohort's best 0.46,
-the attackers 0.48 to 0.63; one of the 100, in another scene, had scored 0.62).  With
-400 in two scenes, on seeds 4000, 5000, 8000, 16000, 19000, 20000, 26000 and 28000 (2,400
-keys), no digit card got through, with 85 false rejects (86 with 100 in one scene) and
-the same false accepts; 35 keys (8 with 100 in one scene) have their floor above the
-threshold."""
+"""Scenes each cohort digit card is seen in: how a card looks (its paper, ink, light) moves
+its score against a key as much as which digit it carries (the measurements that chose
+it: docs/history.md, "How the card check's constants were chosen")."""
 
 DIGIT_CARD_MARGIN = 0.1
-"""How far above the best cohort digit card a frame must score for an object key.  The
-digit cards that still opened a key over a floor 0.02 above the cohort's best scored up
-to 0.1 above it: a handwritten 7 against a peach blob with a printed 7 (seed 38000:
-cohort 0.34, the attacker 0.41 to 0.44, and the card check passes a 7 for a 7).  On
-seeds 4000, 5000, 8000, 16000, 19000, 20000, 26000, 28000 and 38000 (2,700 keys), 0.1
-let no digit card through, with 99 false rejects instead of 96 and 389 false accepts
-instead of 392; 131 keys instead of 42 have their floor above the threshold (0.08: one
-card through)."""
+"""How far above the best cohort digit card a frame must score for an object key: digit
+cards that got past a floor 0.02 above the cohort's best scored up to 0.1 above it."""
 
 CARD_SHARE = 0.8
 """The share of a key's references that must read as a card with a character."""
 
 READING_SIZE = 128
-"""The long side, in pixels, a 48 px crop is searched at to read it.  The digit
-preprocessing is tuned for frames searched at 320, and a crop blown up to 320 is a blur
-it reads less well: at 128 the object evaluation (seeds 2000, 4000, 5000, 8000) refused
-66 instead of 199 of 17,936 frames shown to their own key, still kept every digit card
-out, and reading a crop cost about half as much (now about 1.5 ms)."""
+"""The long side, in pixels, a 48 px crop is searched at to read it: the digit
+preprocessing reads a crop blown up to its usual 320 px as a blur (at 128 it refused a
+third as many genuine frames, at half the cost)."""
 
 
 PALE_CHROMA = 0.15
 """How colourful (:func:`paper_chroma`) a reference's paper may be for it to read as a
-card.  On seeds 4000, 5000, 8000, 16000, 19000 and 20000 (1,800 keys), every genuine
-attempt the card check cost (6) was a colourful object (0.17-0.57), and every key it
-kept a digit card out of (3) was a pale card (0.04-0.08).  Asking for pale paper made
-card keys of 64 keys instead of 336: 6 fewer false rejects, 9 more false accepts of
-538,200 (0.0017%), still no digit card through; 0.12 and 0.2 did the same within one
-attempt."""
+card: every genuine attempt the check cost was a colourful object, every digit card it
+kept out was against a pale card."""
 
 PROTOTYPE_MARGIN = 0.2
 """How much nearer (in similarity) a frame's character may read to a handwritten digit's
-prototype than to the key's before it is refused.  On seeds 4000, 5000 and 8000 any margin
-from 0.1 to 0.3 refused no genuine frame more than the first question alone; 0.2 also
-refuses the handwritten 6 that opened a printed-"c" key on seed 19000 (0.3 does not)."""
+prototype than to the key's before it is refused (0.2 refused no genuine frame more than
+the first question alone, and caught a handwritten 6 offered for a printed-"c" key)."""
 
 
 def digit_card_floor(cohort: np.ndarray | None, references: np.ndarray) -> float:
@@ -193,6 +173,28 @@ class CardCheck:
                 cards[str(label)] = np.asarray(readings[mine & read], np.float32)
         return cls(cards, threshold, prototypes, floors or {})
 
+    @classmethod
+    def for_keys(
+        cls, labels: Sequence[str], crops: np.ndarray, gallery: Gallery, embedder: Embedder, reader: Embedder
+    ) -> CardCheck:
+        """The check of enrolled keys: their references' ``labels`` and ``crops``, their
+        ``gallery`` as ``embedder`` (their kind's model) scores it, read by the digit
+        model ``reader``."""
+        return cls.build(
+            labels, read_references(reader, crops), reader.threshold, reader.prototypes, key_floors(gallery, embedder)
+        )
+
+    def why_refused(self, found: Match, crop: np.ndarray, reader: Embedder) -> str:
+        """Why the frame whose crop is ``crop`` may not count for its match ``found``
+        (empty when it may); the digit model ``reader`` reads the crop only for a card key."""
+        if self.below_floor(found.label, found.score):
+            return f"cards with handwritten digits come close to {found.label}: it needs {self.floors[found.label]:.3f}"
+        if found.label not in self.readings:
+            return ""
+        if not self.refuses(found.label, read_cards(reader, crop[None])[0]):
+            return ""
+        return f"the character on the card is not {found.label}'s"
+
     def below_floor(self, label: str, score: float) -> bool:
         """Whether a frame's score for ``label`` is below that key's floor."""
         return score < self.floors.get(label, 0.0)
@@ -231,3 +233,27 @@ def refused(
         wrong |= (np.nanmax(digit, 1, initial=-np.inf)[:, None] - best) > PROTOTYPE_MARGIN
     result = card_key[None, :] & wrong
     return result.reshape(*frame_readings.shape[:-1], keys)
+
+
+def key_floors(gallery: Gallery, embedder: Embedder) -> dict[str, float]:
+    """Each key's floor (:func:`digit_card_floor`), by label, from its model's cohort."""
+    ends = [*gallery.starts[1:], len(gallery.ids)]
+    return {
+        label: digit_card_floor(embedder.digit_card_cohort, gallery.embeddings[start:end])
+        for label, start, end in zip(gallery.labels, gallery.starts, ends, strict=True)
+    }
+
+
+def digit_card_warning(inputs: np.ndarray, embedder: Embedder, threshold: float) -> str:
+    """What to tell a user enrolling a key from ``inputs`` (crops of a kind with the card
+    check, scored by ``embedder``) when its floor lies above ``threshold``; empty when it
+    does not."""
+    embeddings = embedder.embed_references(inputs).reshape(-1, embedder.card.embedding_size)
+    floor = digit_card_floor(embedder.digit_card_cohort, embeddings)
+    if floor <= threshold:
+        return ""
+    return (
+        f"To the model this object looks much like a card with a handwritten digit, so, to keep such cards out, "
+        f"it opens only at a similarity of {floor:.3f} instead of {threshold:.3f}: expect to need more tries. "
+        "An object without digits or letters on it opens more easily."
+    )

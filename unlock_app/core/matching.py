@@ -3,20 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
 
-from unlock_app.core.kinds import KINDS
-from unlock_app.core.model import fold_batch_norms, load_model, resolve_device
-from unlock_app.core.preprocess import object_framings
-
 if TYPE_CHECKING:
     from unlock_app.core.card_check import CardCheck
-
-_EMBED_CHUNK = 256
 
 
 def similarity(distance: np.ndarray) -> np.ndarray:
@@ -80,7 +73,7 @@ class Gallery:
     @classmethod
     def build(cls, embeddings: np.ndarray, ids: list[int] | np.ndarray, labels: list[str]) -> Gallery:
         """From each reference's embedding, (N, D), or embeddings, (N, F, D): one per
-        framing (:meth:`Matcher.embed_references`), each a row of that reference."""
+        framing (:meth:`Embedder.embed_references`), each a row of that reference."""
         embeddings = np.asarray(embeddings)
         if embeddings.ndim == 3:
             framings = embeddings.shape[1]
@@ -152,83 +145,3 @@ def match(embedding: np.ndarray, gallery: Gallery) -> Match | None:
         distance=float(distance[best]),
         label_scores=dict(zip(gallery.labels, similarity(nearest_per_label).tolist(), strict=False)),
     )
-
-
-class Matcher:
-    """The loaded model: turns preprocessed inputs into embeddings.
-
-    Loading happens here, not at import: ``Matcher(weights, "auto")``.
-    ``digit_card_cohort`` is the object model's cohort of digit cards (float32 (C, D),
-    :mod:`card_check`), None for a model without one.
-    """
-
-    def __init__(self, weights: Path, device: str = "auto") -> None:
-        self.device = resolve_device(device)
-        self.weights = Path(weights)
-        model, self.card, self.digit_card_cohort = load_model(self.weights, self.device)
-        self.model = fold_batch_norms(model)
-        self._memory_format = torch.preserve_format
-        if self.device.type == "cpu":
-            # The CPU's convolutions run about a quarter faster on channels-last tensors
-            # (one 48x48 object: 1.02 -> 0.80 ms; 256 of them: 169 -> 104 ms).
-            self._memory_format = torch.channels_last
-            self.model = self.model.to(memory_format=self._memory_format)
-
-    @property
-    def threshold(self) -> float:
-        """The default similarity threshold recorded in the model card."""
-        return float(self.card.threshold)
-
-    @property
-    def prototypes(self) -> np.ndarray | None:
-        """The digit prototypes the model card records, float32 (10, D), or None."""
-        return np.asarray(self.card.prototypes, np.float32) if self.card.prototypes else None
-
-    @property
-    def framings(self) -> tuple[float, ...]:
-        """How each reference is framed for matching (its kind's framings)."""
-        return KINDS[self.card.kind].framings
-
-    @property
-    def references_key(self) -> str:
-        """Names what reference embeddings depend on, to cache them by: the weights, and
-        the framings."""
-        if len(self.framings) == 1:
-            return self.card.sha256
-        return f"{self.card.sha256} framed {','.join(map(str, self.framings))}"
-
-    def embed_references(self, inputs: np.ndarray) -> np.ndarray:
-        """Embeddings of enrolled references at every framing (``framings``): float32
-        (N, F, D), the reference as it is first."""
-        inputs = np.asarray(inputs, np.float32)
-        if len(self.framings) == 1:
-            return self.embed(inputs)[:, None]
-        size = self.card.embedding_size
-        out = np.empty((len(inputs), len(self.framings), size), np.float32)
-        for start in range(0, len(inputs), _EMBED_CHUNK):  # a large store framed at once would fill memory
-            framed = np.concatenate([object_framings(crop) for crop in inputs[start : start + _EMBED_CHUNK]])
-            out[start : start + _EMBED_CHUNK] = self.embed(framed).reshape(-1, len(self.framings), size)
-        return out
-
-    def embed(self, inputs: np.ndarray) -> np.ndarray:
-        """Embeddings of a batch.
-
-        Parameters
-        ----------
-        inputs : numpy.ndarray
-            float32 model inputs preprocessed for this model's kind: (N, 28, 28)
-            for digits, (N, 48, 48, 3) for objects, or one input without the N.
-
-        Returns
-        -------
-        numpy.ndarray
-            float32 (N, D).
-        """
-        batch = self.model.to_batch(inputs)
-        outputs = []
-        with torch.inference_mode():
-            # In chunks: a whole store at once would hold gigabytes of activations.
-            for start in range(0, max(len(batch), 1), _EMBED_CHUNK):
-                tensor = batch[start : start + _EMBED_CHUNK].to(self.device, memory_format=self._memory_format)
-                outputs.append(self.model(tensor).float().cpu().numpy())
-        return np.concatenate(outputs)

@@ -11,11 +11,12 @@ from pathlib import Path
 
 import numpy as np
 
-from unlock_app.core.card_check import CardCheck, digit_card_floor, read_cards, read_references
+from unlock_app.core.card_check import CardCheck
 from unlock_app.core.decision import FrameResult, Policy
 from unlock_app.core.kinds import KINDS
 from unlock_app.core.kinds.digit import DIGIT
-from unlock_app.core.matching import Gallery, Match, Matcher, match
+from unlock_app.core.matching import Gallery, Match, match
+from unlock_app.core.model import Embedder
 from unlock_app.core.model_card import default_weights
 from unlock_app.core.preprocess import Ink, Subject
 from unlock_app.core.settings import Settings
@@ -34,9 +35,9 @@ class Models:
 
     def __init__(self, device: str = "auto", weights: Mapping[str, Path | None] | None = None) -> None:
         weights = weights or {}
-        self.matchers = {kind: Matcher(weights.get(kind) or default_weights(kind), device) for kind in KINDS}
+        self.matchers = {kind: Embedder(weights.get(kind) or default_weights(kind), device) for kind in KINDS}
 
-    def __getitem__(self, kind: str) -> Matcher:
+    def __getitem__(self, kind: str) -> Embedder:
         return self.matchers[kind]
 
 
@@ -135,26 +136,11 @@ def _analyse_kind(
         embedded = time.perf_counter()
         found = match(embedding, galleries[kind])
     counts = found is not None and (policy is None or found.score >= policy.threshold_for(kind))
-    refused = _card_refusal(subject, found, galleries.get(kind), models) if counts else ""
+    cards = galleries[kind].cards if kind in galleries else None
+    refused = cards.why_refused(found, subject.input, models[DIGIT.name]) if counts and cards else ""
     matched = time.perf_counter()
     milliseconds = np.array([preprocessed - started, embedded - preprocessed, matched - embedded]) * 1e3
     return Analysis(subject, found, kind, *milliseconds.tolist(), refused)
-
-
-def _card_refusal(subject: Subject, found: Match | None, gallery: Gallery | None, models: Models) -> str:
-    """Why the card check refuses a match (empty when it does not)."""
-    cards = gallery.cards if gallery is not None else None
-    if found is None or cards is None:
-        return ""
-    if cards.below_floor(found.label, found.score):
-        floor = cards.floors[found.label]
-        return f"cards with handwritten digits come close to {found.label}: it needs {floor:.3f}"
-    if found.label not in cards.readings:
-        return ""
-    reading = read_cards(models[DIGIT.name], subject.input[None])[0]
-    if not cards.refuses(found.label, reading):
-        return ""
-    return f"the character on the card is not {found.label}'s"
 
 
 def _strength(analysis: Analysis, models: Models) -> float:
@@ -165,9 +151,9 @@ def _strength(analysis: Analysis, models: Models) -> float:
     return math.log(max(analysis.match.score, 1e-300)) - math.log(models[analysis.kind].threshold)
 
 
-def reference_embeddings(store, matcher: Matcher) -> tuple[np.ndarray, list[int], list[str]]:
+def reference_embeddings(store, matcher: Embedder) -> tuple[np.ndarray, list[int], list[str]]:
     """The store's references of the matcher's kind at every framing
-    (:meth:`Matcher.embed_references`): float32 (N, F, D), ids and labels.  Cached in the
+    (:meth:`Embedder.embed_references`): float32 (N, F, D), ids and labels.  Cached in the
     store per weights and framings."""
     width = len(matcher.framings)
 
@@ -182,37 +168,11 @@ def load_galleries(store, models: Models) -> dict[str, Gallery]:
     """The store's references as one gallery per kind, every framing of a reference a row;
     a kind with the card check carries its keys' floors and readings (:mod:`card_check`)."""
     galleries = {kind: Gallery.build(*reference_embeddings(store, models[kind])) for kind in KINDS}
-    digits = models[DIGIT.name]
     for kind in (kind.name for kind in KINDS.values() if kind.card_check):
         references = [reference for reference in store.references() if reference.kind == kind]
         if references:
+            crops = np.stack([reference.input for reference in references])
             labels = [reference.label for reference in references]
-            readings = read_references(digits, np.stack([reference.input for reference in references]))
-            floors = key_floors(galleries[kind], models[kind])
-            cards = CardCheck.build(labels, readings, digits.threshold, digits.prototypes, floors)
+            cards = CardCheck.for_keys(labels, crops, galleries[kind], models[kind], models[DIGIT.name])
             galleries[kind] = replace(galleries[kind], cards=cards)
     return galleries
-
-
-def digit_card_warning(inputs: np.ndarray, matcher: Matcher, threshold: float) -> str:
-    """What to tell a user enrolling a key from ``inputs`` (crops of a kind with the card
-    check, scored by ``matcher``) when its floor (:func:`card_check.digit_card_floor`)
-    lies above ``threshold``; empty when it does not."""
-    embeddings = matcher.embed_references(inputs).reshape(-1, matcher.card.embedding_size)
-    floor = digit_card_floor(matcher.digit_card_cohort, embeddings)
-    if floor <= threshold:
-        return ""
-    return (
-        f"To the model this object looks much like a card with a handwritten digit, so, to keep such cards out, "
-        f"it opens only at a similarity of {floor:.3f} instead of {threshold:.3f}: expect to need more tries. "
-        "An object without digits or letters on it opens more easily."
-    )
-
-
-def key_floors(gallery: Gallery, matcher: Matcher) -> dict[str, float]:
-    """Each key's floor (:func:`card_check.digit_card_floor`), by label."""
-    ends = [*gallery.starts[1:], len(gallery.ids)]
-    return {
-        label: digit_card_floor(matcher.digit_card_cohort, gallery.embeddings[start:end])
-        for label, start, end in zip(gallery.labels, gallery.starts, ends, strict=True)
-    }

@@ -15,7 +15,8 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from unlock_app.core.matching import Matcher, pairwise_distances, similarity
+from unlock_app.core.matching import pairwise_distances, similarity
+from unlock_app.core.model import Embedder
 from unlock_app.core.paths import bundled
 from unlock_app.core.preprocess import preprocess, preprocess_object
 
@@ -33,7 +34,7 @@ class Evidence:
         return far, frr
 
 
-def shipped_impostors(matcher: Matcher) -> tuple[np.ndarray, np.ndarray]:
+def shipped_impostors(matcher: Embedder) -> tuple[np.ndarray, np.ndarray]:
     """Embeddings of the shipped samples for ``matcher``'s kind of key, and the digit
     class of each (-1 for anything but a digit's own class: a scribble, or for object
     keys every sample)."""
@@ -54,7 +55,7 @@ def shipped_impostors(matcher: Matcher) -> tuple[np.ndarray, np.ndarray]:
     return matcher.embed(np.stack(inputs)), np.asarray(classes)
 
 
-def _shipped_object_impostors(matcher: Matcher) -> tuple[np.ndarray, np.ndarray]:
+def _shipped_object_impostors(matcher: Embedder) -> tuple[np.ndarray, np.ndarray]:
     inputs = []
     for path in sorted((bundled("resources") / "objects").glob("*.png")):
         subject = preprocess_object(demo_object_on_grey(cv2.imread(str(path), cv2.IMREAD_UNCHANGED)))

@@ -20,8 +20,8 @@ from unlock_app.core.analysis import AnalysisService, FrameRequest
 from unlock_app.core.camera import DEMO_OBJECTS, demo_digits, demo_object
 from unlock_app.core.card_check import CardCheck, read_cards
 from unlock_app.core.kinds import KINDS
-from unlock_app.core.matching import Gallery, Matcher, match
-from unlock_app.core.model import resolve_device
+from unlock_app.core.matching import Gallery, match
+from unlock_app.core.model import Embedder, resolve_device
 from unlock_app.core.pipeline import Analysis, Models
 from unlock_app.core.preprocess import preprocess, preprocess_object
 
@@ -160,7 +160,7 @@ def _reference_inputs(keys: list[np.ndarray], kind: str, rng: np.random.Generato
     return np.clip(picks, 0, 1, out=picks)
 
 
-def _notebook_match_times(matcher: Matcher, gallery: Gallery, frames: list[np.ndarray]) -> tuple[list[float], bool]:
+def _notebook_match_times(matcher: Embedder, gallery: Gallery, frames: list[np.ndarray]) -> tuple[list[float], bool]:
     """The notebook's way: a Python loop of pairwise distances, one reference at a time.
 
     Returns the times, and whether its nearest reference always agreed with ``match``.
@@ -195,7 +195,7 @@ def _percentiles(values: list[float]) -> dict[str, float]:
     }
 
 
-def _machine(matcher: Matcher) -> dict:
+def _machine(matcher: Embedder) -> dict:
     device = matcher.device
     name = torch.cuda.get_device_name(device) if device.type == "cuda" else platform.processor() or platform.machine()
     return {

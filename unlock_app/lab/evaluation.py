@@ -35,7 +35,8 @@ import numpy as np
 from unlock_app.core.card_check import digit_card_floor, read_cards, read_references, refused
 from unlock_app.core.decision import FrameResult, Policy, decide
 from unlock_app.core.kinds import KINDS
-from unlock_app.core.matching import Matcher, key_similarities
+from unlock_app.core.matching import key_similarities
+from unlock_app.core.model import Embedder
 from unlock_app.lab import digits, objects, worlds
 from unlock_app.lab.sources import Part
 
@@ -154,17 +155,17 @@ class Models:
     """The models measured: the digit model, the object model; the digit model also reads
     object keys' characters for the card check, as in the app."""
 
-    digit: Matcher
-    object: Matcher
+    digit: Embedder
+    object: Embedder
     safeguards: bool = True
     """Whether object keys' floors and card check apply (as in the app), or the object
     model decides alone."""
 
-    def __getitem__(self, kind: str) -> Matcher:
+    def __getitem__(self, kind: str) -> Embedder:
         return self.digit if kind == "digit" else self.object
 
 
-def _embed(matcher: Matcher, inputs: Sequence[np.ndarray | None], references: bool = False) -> np.ndarray:
+def _embed(matcher: Embedder, inputs: Sequence[np.ndarray | None], references: bool = False) -> np.ndarray:
     """Embeddings of inputs, NaN rows where there is none: (N, D), or (N, F, D) for
     references at every framing."""
     size = matcher.card.embedding_size
