@@ -86,7 +86,7 @@ def card_key(models):
     )
     assert "nine card" in cards.readings, "the card's views should read as a card with a character"
     empty = Gallery.build(np.zeros((0, 0)), [], [])
-    return {"digit": empty, "object": Gallery(**{**gallery.__dict__, "cards": cards})}
+    return {"digit": empty, "object": Gallery(**{**gallery.__dict__, "veto": cards})}
 
 
 def test_paper_chroma_sees_colour_on_the_paper_not_in_the_ink_or_the_light():
@@ -121,7 +121,7 @@ def test_the_app_makes_card_keys_only_of_pale_cards(models, tmp_path):
     store.add("white card", "object", [NewReference(f, c) for f, c in zip(frames, crops, strict=True)])
     yellow = [crop * np.array([0.35, 1.0, 1.0], np.float32) for crop in crops]
     store.add("yellow card", "object", [NewReference(f, c) for f, c in zip(frames, yellow, strict=True)])
-    assert set(load_galleries(store, models)["object"].cards.readings) == {"white card"}
+    assert set(load_galleries(store, models)["object"].veto.readings) == {"white card"}
 
 
 def test_a_card_with_another_digit_is_refused_for_a_card_key(models, card_key):
@@ -171,7 +171,7 @@ def test_a_match_below_its_keys_floor_is_refused_without_reading_the_card(models
     def galleries(floor: float) -> dict:
         return {
             "digit": empty,
-            "object": Gallery(**{**gallery.__dict__, "cards": CardCheck({}, 0.5, floors={"tag": floor})}),
+            "object": Gallery(**{**gallery.__dict__, "veto": CardCheck({}, 0.5, floors={"tag": floor})}),
         }
 
     monkeypatch.setattr(card_check, "read_cards", lambda *_: pytest.fail("a frame below the floor was read"))

@@ -3,13 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 import numpy as np
 import torch
-
-if TYPE_CHECKING:
-    from unlock_app.core.card_check import CardCheck
 
 
 def similarity(distance: np.ndarray) -> np.ndarray:
@@ -58,9 +55,9 @@ class Gallery:
         The distinct labels, in sorted order.
     starts : numpy.ndarray
         int64 (L,): where each label's rows start in ``embeddings``.
-    cards : CardCheck or None
-        For object keys: every key's floor, and the second opinion on keys that are
-        cards with a character.
+    veto : Veto or None
+        What may refuse a match with these keys whatever its score (object keys: the
+        card guard, :class:`~unlock_app.core.card_check.CardCheck`).
     """
 
     embeddings: np.ndarray
@@ -68,7 +65,7 @@ class Gallery:
     labels: tuple[str, ...]
     starts: np.ndarray
     norms: np.ndarray
-    cards: CardCheck | None = None
+    veto: Veto | None = None
 
     @classmethod
     def build(cls, embeddings: np.ndarray, ids: list[int] | np.ndarray, labels: list[str]) -> Gallery:
@@ -94,6 +91,15 @@ class Gallery:
 
     def __len__(self) -> int:
         return len(self.ids)
+
+
+class Veto(Protocol):
+    """Something that may refuse a gallery's match, whatever its score."""
+
+    def why_refused(self, found: Match, crop: np.ndarray, reader) -> str:
+        """Why the frame whose model input is ``crop`` may not count for ``found`` (empty
+        when it may); ``reader`` is the digit model, for reading the crop."""
+        ...
 
 
 @dataclass(frozen=True)

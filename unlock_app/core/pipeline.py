@@ -136,8 +136,8 @@ def _analyse_kind(
         embedded = time.perf_counter()
         found = match(embedding, galleries[kind])
     counts = found is not None and (policy is None or found.score >= policy.threshold_for(kind))
-    cards = galleries[kind].cards if kind in galleries else None
-    refused = cards.why_refused(found, subject.input, models[DIGIT.name]) if counts and cards else ""
+    veto = galleries[kind].veto if kind in galleries else None
+    refused = veto.why_refused(found, subject.input, models[DIGIT.name]) if counts and veto else ""
     matched = time.perf_counter()
     milliseconds = np.array([preprocessed - started, embedded - preprocessed, matched - embedded]) * 1e3
     return Analysis(subject, found, kind, *milliseconds.tolist(), refused)
@@ -173,6 +173,6 @@ def load_galleries(store, models: Models) -> dict[str, Gallery]:
         if references:
             crops = np.stack([reference.input for reference in references])
             labels = [reference.label for reference in references]
-            cards = CardCheck.for_keys(labels, crops, galleries[kind], models[kind], models[DIGIT.name])
-            galleries[kind] = replace(galleries[kind], cards=cards)
+            check = CardCheck.for_keys(labels, crops, galleries[kind], models[kind], models[DIGIT.name])
+            galleries[kind] = replace(galleries[kind], veto=check)
     return galleries

@@ -142,7 +142,7 @@ def _card_keys(models: Models, frames: list[np.ndarray], count: int) -> Gallery:
     gallery = Gallery.build(models["object"].embed_references(crops), np.arange(len(crops)), labels)
     digits = models["digit"]
     cards = CardCheck.build(labels, read_cards(digits, crops), digits.threshold, digits.prototypes)
-    return replace(gallery, cards=cards)
+    return replace(gallery, veto=cards)
 
 
 def _reference_inputs(keys: list[np.ndarray], kind: str, rng: np.random.Generator, count: int) -> np.ndarray:
