@@ -190,6 +190,7 @@ def test_the_key_just_enrolled_opens_only_once_shown_again(qtbot, make_window, m
 
     monkeypatch.setattr(EnrollmentDialog, "exec", enroll_a_seven)
     window.open_enrollment()  # the first run: saved while the 7 is still held up
+    qtbot.waitUntil(lambda: not window.loading_keys)
     assert not window.first_run
     seen = []
     window.inference.analysed.connect(lambda: seen.append(1))
@@ -328,6 +329,7 @@ def test_keys_tab_shows_one_entry_per_key_and_deletes_a_whole_key(qtbot, make_wi
     keys.item(0).setSelected(True)
     window.panel.delete_button.click()
     assert asked and "the key '7'" in asked[0]
+    qtbot.waitUntil(lambda: not window.loading_keys)  # the analysis service loads them again
     assert keys.count() == 1 and len(window.galleries["digit"]) == 2
     assert {r.label for r in window.store.references()} == {"3"}
 
@@ -808,3 +810,19 @@ def test_the_settings_dialog_opens_before_its_evidence_is_measured(qtbot, analys
     qtbot.waitUntil(lambda: None not in dialog.evidence.values())
     assert "false rejects" in dialog.rates.text() and dialog.plot.note == ""
     store.close()
+
+
+def test_keys_that_cannot_be_loaded_again_leave_the_window_locked(qtbot, make_window, monkeypatch):
+    from unlock_app.core.analysis import GalleriesRequest
+
+    window = make_window(lambda: DemoCamera(7, seed=5))
+    monkeypatch.setattr(GalleriesRequest, "run", lambda request, models: 1 / 0)
+    window.reload_gallery()
+    qtbot.waitUntil(lambda: not window.loading_keys)
+    assert "Nothing can unlock" in window.banner.text() and window.unusable
+    window._on_text_timer()
+    assert window.live_view.message == "Cannot unlock: see the message above"
+    qtbot.waitUntil(lambda: window.buffer.latest() is not None)
+    start = window.buffer.latest().index  # the enrolled 7 is in view all along
+    qtbot.waitUntil(lambda: window.buffer.latest().index >= start + 30, timeout=10000)
+    assert not window.lock_state.unlocked and not window.first_run_button.isVisible()

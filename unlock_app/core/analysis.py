@@ -19,7 +19,7 @@ import torch
 
 from unlock_app.core.decision import Policy
 from unlock_app.core.matching import Gallery
-from unlock_app.core.pipeline import Analysis, Models, analyse
+from unlock_app.core.pipeline import Analysis, Models, analyse, load_galleries
 from unlock_app.core.preprocess import Ink
 from unlock_app.core.tuning import Evidence, evidence, shipped_impostors
 
@@ -64,6 +64,18 @@ class EvidenceRequest:
 
     def run(self, models: Models) -> Evidence:
         return evidence(self.embeddings, list(self.labels), shipped_impostors(models[self.kind]))
+
+
+@dataclass(frozen=True)
+class GalleriesRequest:
+    """Every enrolled key as a gallery per kind (:func:`pipeline.load_galleries`): new
+    references are embedded here, and cached in the store."""
+
+    store: object
+    """The reference store (:class:`enrollment.store.ReferenceStore`)."""
+
+    def run(self, models: Models) -> dict[str, Gallery]:
+        return load_galleries(self.store, models)
 
 
 class AnalysisService:

@@ -26,11 +26,11 @@ from PySide6.QtWidgets import (
 
 from enrollment.store import ReferenceStore
 from unlock_app.core import settings as settings_module
-from unlock_app.core.analysis import AnalysisService
+from unlock_app.core.analysis import AnalysisService, GalleriesRequest
 from unlock_app.core.audit import AuditLog
 from unlock_app.core.camera import DEMO_OBJECTS, DemoCamera, FrameSource, LatestFrame
 from unlock_app.core.decision import Policy
-from unlock_app.core.pipeline import Models, load_galleries, policy
+from unlock_app.core.pipeline import Models, policy
 from unlock_app.core.session import UnlockSession
 from unlock_app.core.settings import Settings
 from unlock_app.ui.enrollment_dialog import EnrollmentDialog
@@ -38,7 +38,7 @@ from unlock_app.ui.live_view import AMBER, GREEN, RED, LiveView, input_image
 from unlock_app.ui.panel import ProtectedPanel
 from unlock_app.ui.session_lock import SessionLockWatcher
 from unlock_app.ui.settings_dialog import SettingsDialog
-from unlock_app.ui.workers import CaptureThread, InferenceThread
+from unlock_app.ui.workers import CaptureThread, Delivery, InferenceThread
 
 _PAINT_INTERVAL_MS = 33
 _TEXT_INTERVAL_MS = 250
@@ -115,7 +115,9 @@ class MainWindow(QMainWindow):
         self.data_dir = data_dir
         self.lock_state = LockState()
         self.buffer = LatestFrame()
-        self.galleries = load_galleries(store, models)
+        self.galleries = self.analysis.submit(GalleriesRequest(store)).result()  # before the window shows
+        self._galleries_request: GalleriesRequest | None = None
+        """The keys being loaded again (None when the galleries are up to date)."""
         self.session = UnlockSession(self.policy, settings.attempt_timeout, audit, settings.snapshots)
         self._camera_factory = camera
         self._camera_state = "starting"
@@ -188,7 +190,27 @@ class MainWindow(QMainWindow):
         self.lock_state.set_unlocked(False)
 
     def reload_gallery(self) -> None:
-        self.galleries = load_galleries(self.store, self.models)
+        """Load the keys again after they changed; the analysis service embeds new ones.
+        Meanwhile frames are matched against no key: a key just removed opens nothing."""
+        self.inference.use(galleries={})
+        self._galleries_request = GalleriesRequest(self.store)
+        Delivery(self.analysis, self._galleries_request, self).done.connect(self._on_galleries)
+
+    @property
+    def loading_keys(self) -> bool:
+        return self._galleries_request is not None
+
+    def _on_galleries(self, request: GalleriesRequest, future) -> None:
+        if request is not self._galleries_request:
+            return  # the keys changed again since: a newer load is on its way
+        self._galleries_request = None
+        try:
+            self.galleries = future.result()
+        except Exception as error:  # nothing opens until a restart: the keys in memory may be stale
+            self.unusable = f"The keys could not be loaded again ({error}). Nothing can unlock until a restart."
+            self.banner.setText(self.unusable)
+            self.banner.setVisible(True)
+            return
         self.inference.use(galleries=self.galleries)
         self._thumbnails.clear()
         self.session.reset()
