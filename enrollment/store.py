@@ -3,8 +3,7 @@
 Layout of a data dir::
 
     references.sqlite3      one row per reference (label, kind, time, model input,
-                            cached embedding and what made it: the weights' SHA-256,
-                            and for objects the framings)
+                            cached embedding and the SHA-256 of the weights that made it)
     references/<uuid>.png   the source image of each reference
 
 Every change is one SQLite transaction; image files are written (atomically) before

@@ -11,7 +11,6 @@ import numpy as np
 
 from enrollment.store import NewReference
 from unlock_app.core.camera import FrameSource, frames_until
-from unlock_app.core.card_check import digit_card_warning
 from unlock_app.core.images import ImageError, load_image
 from unlock_app.core.kinds import KINDS
 from unlock_app.core.matching import Gallery, match, pairwise_distances, similarity
@@ -92,9 +91,8 @@ def from_camera(
 @dataclass(frozen=True)
 class SampleCheck:
     """What to tell the user about a key's samples before it is saved: a sample that
-    looks like another key of the kind (the two could open each other), samples that do
-    not look like each other, and (kinds with the card check) a key that looks like a
-    card with a handwritten digit.  A request of the analysis service (:mod:`analysis`)."""
+    looks like another key of the kind (the two could open each other), and samples that
+    do not look like each other.  A request of the analysis service (:mod:`analysis`)."""
 
     kind: str
     inputs: np.ndarray
@@ -125,6 +123,4 @@ class SampleCheck:
                 warnings.append(
                     "Some samples do not look like each other: are they all the same key? Drop the odd one out."
                 )
-        if KINDS[self.kind].card_check:
-            warnings.append(digit_card_warning(self.inputs, models[self.kind], self.threshold))
-        return [warning for warning in warnings if warning]
+        return warnings

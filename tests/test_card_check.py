@@ -6,11 +6,8 @@ from conftest import card_frames, digit, object_frames
 
 from enrollment.store import NewReference, ReferenceStore
 from unlock_app.core.card_check import (
-    DIGIT_CARD_MARGIN,
     PALE_CHROMA,
     CardCheck,
-    digit_card_floor,
-    key_floors,
     paper_chroma,
     read_cards,
     read_references,
@@ -147,48 +144,3 @@ def test_only_a_match_that_reaches_the_threshold_is_checked(models, card_key):
     assert analyse(frame, models, card_key, policy=low).refused
     skipped = analyse(frame, models, card_key, policy=high)
     assert skipped.match is not None and not skipped.refused and not skipped.passes(0.999)
-
-
-def test_a_keys_floor_is_the_best_cohort_digit_card_against_it_plus_the_margin():
-    cohort = np.array([[0.0, 0.0], [4.0, 0.0]], np.float32)
-    references = np.array([[1.0, 0.0], [4.0, 3.0], NAN], np.float32)  # nearest: 1 from the first card
-    assert np.isclose(digit_card_floor(cohort, references), np.exp(-1.0) + DIGIT_CARD_MARGIN)
-    assert digit_card_floor(None, references) == 0.0  # a model without a cohort: no floor
-    check = CardCheck({}, 0.5, floors={"tag": 0.6})
-    assert check.below_floor("tag", 0.59) and not check.below_floor("tag", 0.6)
-    assert not check.below_floor("coin", 0.01)  # a key without a floor
-
-
-def test_a_match_below_its_keys_floor_is_refused_without_reading_the_card(models, monkeypatch):
-    import unlock_app.core.card_check as card_check
-
-    views = [preprocess_object(frame).input for frame in object_frames("a", 3, seed=84)]
-    gallery = Gallery.build(models["object"].embed_references(np.stack(views)), [1, 2, 3], ["tag"] * 3)
-    empty = Gallery.build(np.zeros((0, 0)), [], [])
-    frame = object_frames("a", 1, seed=85)[0]
-    score = analyse(frame, models, {"digit": empty, "object": gallery}).match.score
-
-    def galleries(floor: float) -> dict:
-        return {
-            "digit": empty,
-            "object": Gallery(**{**gallery.__dict__, "veto": CardCheck({}, 0.5, floors={"tag": floor})}),
-        }
-
-    monkeypatch.setattr(card_check, "read_cards", lambda *_: pytest.fail("a frame below the floor was read"))
-    below = analyse(frame, models, galleries(score + 0.01))
-    assert below.refused == f"cards with handwritten digits come close to tag: it needs {score + 0.01:.3f}"
-    assert below.result.found and below.result.label is None and not below.passes(0.0)
-    above = analyse(frame, models, galleries(score - 0.01))
-    assert not above.refused and above.result.label == "tag"
-
-
-def test_the_shipped_cohort_sets_a_digit_cards_floor_above_an_objects(models):
-    # Cards with handwritten digits come closer to a key that is itself such a card than
-    # to a demo object, whose floor is far below the threshold (it changes nothing).
-    assert models["object"].digit_card_cohort.shape[1] == models["object"].card.embedding_size
-    floors = {}
-    for name, frames in (("one card", card_frames(1, 5, seed=86)), ("tag", object_frames("c", 5, seed=86))):
-        crops = np.stack([view.input for view in map(preprocess_object, frames) if view.found])
-        gallery = Gallery.build(models["object"].embed_references(crops), np.arange(len(crops)), [name] * len(crops))
-        floors.update(key_floors(gallery, models["object"]))
-    assert floors["one card"] > 2 * floors["tag"] and floors["tag"] < 0.5 * models["object"].threshold

@@ -44,15 +44,3 @@ def test_identical_embedding_scores_one():
 
 def test_empty_gallery_matches_nothing():
     assert match(np.zeros(4, np.float32), Gallery.build(np.zeros((0, 4), np.float32), [], [])) is None
-
-
-def test_a_reference_framed_several_ways_matches_by_its_nearest_framing():
-    framed = np.zeros((2, 3, 4), np.float32)  # two references, three framings each
-    framed[0, :, 0] = (5.0, 1.0, 9.0)
-    framed[1, :, 1] = (5.0, 6.0, 7.0)
-    gallery = Gallery.build(framed, [10, 20], ["a", "b"])
-    assert len(gallery) == 6 and gallery.labels == ("a", "b")
-    found = match(np.array([1.0, 0, 0, 0], np.float32), gallery)
-    assert found.reference_id == 10 and found.score == 1.0
-    found = match(np.array([0, 6.2, 0, 0], np.float32), gallery)
-    assert found.reference_id == 20 and found.distance == pytest.approx(0.2, abs=1e-4)

@@ -16,7 +16,7 @@ from unlock_app.core.model import (
     resolve_device,
     save_model,
 )
-from unlock_app.core.model_card import ModelCard, ModelError, card_path, default_weights, sha256
+from unlock_app.core.model_card import ModelCard, ModelError, card_path, default_weights
 
 
 @pytest.fixture
@@ -30,25 +30,12 @@ def saved(tmp_path):
 
 def test_round_trip_gives_the_same_embeddings(saved):
     model, path = saved
-    loaded, card, cohort = load_model(path, torch.device("cpu"))
+    loaded, card = load_model(path, torch.device("cpu"))
     batch = torch.rand(3, 1, 28, 28)
     with torch.inference_mode():
         assert torch.allclose(model(batch), loaded(batch))
     assert not loaded.training
     assert card.threshold == 0.4 and card.embedding_size == 16
-    assert cohort is None  # a digit model has none
-
-
-def test_a_digit_card_cohort_travels_with_the_weights_and_their_hash(saved, tmp_path):
-    model, path = saved
-    without = sha256(path)
-    cohort = np.random.default_rng(0).normal(size=(5, 16)).astype(np.float32)
-    save_model(model, ModelCard(width=8, embedding_size=16), path, cohort)
-    _, card, stored = load_model(path, torch.device("cpu"))
-    assert np.array_equal(stored, cohort) and card.sha256 != without
-    save_model(model, ModelCard(width=8, embedding_size=16), path, cohort[:, :4])
-    with pytest.raises(ModelError, match=r"cohort is \(5, 4\), not \(count, 16\)"):
-        load_model(path, torch.device("cpu"))
 
 
 @pytest.mark.parametrize("network, shape", [(EmbeddingNet, (1, 28, 28)), (ObjectEmbeddingNet, (3, 48, 48))])

@@ -9,7 +9,7 @@ from conftest import card_frames, object_frames
 
 from unlock_app.core import scene
 from unlock_app.core.kinds.object import OBJECT
-from unlock_app.core.preprocess import OBJECT_FRAMINGS, object_crop, object_framings, preprocess_object
+from unlock_app.core.preprocess import object_crop, preprocess_object
 from unlock_app.lab import objects
 
 
@@ -174,20 +174,6 @@ def test_object_views_through_the_camera_are_rendered_and_found():
     found = sum(preprocess_object(scene.render_object(thing, rng)).found for _ in range(10))
     assert found >= 9
     assert cv2.cvtColor(scene.render_object(thing, rng), cv2.COLOR_BGR2GRAY).shape == (480, 640)
-
-
-def test_an_object_reference_is_framed_a_little_closer_and_further_away():
-    crop = np.full((48, 48, 3), 0.3, np.float32)
-    cv2.circle(crop, (24, 24), 12, (0.9, 0.8, 0.1), -1)
-    crop[:4] = 0.5  # a band along the top edge, to see it repeated around the further framing
-    framed = object_framings(crop)
-    assert framed.shape == (len(OBJECT_FRAMINGS), 48, 48, 3) and framed.dtype == np.float32
-    assert np.array_equal(framed[0], crop) and OBJECT_FRAMINGS[0] == 1.0
-    area = {extent: (view[:, :, 2] < 0.2).sum() for extent, view in zip(OBJECT_FRAMINGS, framed, strict=True)}
-    for extent in OBJECT_FRAMINGS:  # the object's share of the crop goes as 1 / extent squared
-        assert area[extent] == pytest.approx(area[1.0] / extent**2, rel=0.15), extent
-    further = framed[OBJECT_FRAMINGS.index(max(OBJECT_FRAMINGS))]
-    assert np.allclose(further[:4, 10:38], 0.5) and np.allclose(further[-4:], 0.3)
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3])

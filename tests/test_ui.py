@@ -190,7 +190,7 @@ def test_the_key_just_enrolled_opens_only_once_shown_again(qtbot, make_window, m
 
     monkeypatch.setattr(EnrollmentDialog, "exec", enroll_a_seven)
     window.open_enrollment()  # the first run: saved while the 7 is still held up
-    qtbot.waitUntil(lambda: not window.loading_keys)
+    qtbot.waitUntil(lambda: not window.loading_keys, timeout=20000)
     assert not window.first_run
     seen = []
     window.inference.analysed.connect(lambda: seen.append(1))
@@ -261,7 +261,7 @@ def test_enrollment_dialog_imports_files_and_reports_bad_ones(qtbot, models, ana
     assert dialog.samples == [] and str(bad) in dialog.warning.text()
     dialog.import_files([str(DIGITS / "7_1.png")])
     assert len(dialog.samples) == 1
-    qtbot.waitUntil(lambda: not dialog.checking)  # the check runs on the analysis service
+    qtbot.waitUntil(lambda: not dialog.checking, timeout=20000)  # the check runs on the analysis service
     assert "seven" in dialog.warning.text()  # looks like an existing key
     store.close()
 
@@ -273,7 +273,7 @@ def test_settings_dialog_threshold_moves_the_rates_and_persists(qtbot, make_wind
 
     def run_dialog(dialog):
         assert isinstance(dialog, SettingsDialog)
-        qtbot.waitUntil(lambda: None not in dialog.evidence.values())
+        qtbot.waitUntil(lambda: None not in dialog.evidence.values(), timeout=20000)
         shown = dialog.evidence["digit"]
         assert len(shown.genuine) > 0 and len(shown.impostor) > 0
         dialog.use_default.setChecked(False)
@@ -329,7 +329,7 @@ def test_keys_tab_shows_one_entry_per_key_and_deletes_a_whole_key(qtbot, make_wi
     keys.item(0).setSelected(True)
     window.panel.delete_button.click()
     assert asked and "the key '7'" in asked[0]
-    qtbot.waitUntil(lambda: not window.loading_keys)  # the analysis service loads them again
+    qtbot.waitUntil(lambda: not window.loading_keys, timeout=20000)  # the analysis service loads them again
     assert keys.count() == 1 and len(window.galleries["digit"]) == 2
     assert {r.label for r in window.store.references()} == {"3"}
 
@@ -650,13 +650,11 @@ def test_a_card_with_another_digit_is_refused_for_a_card_key_and_says_why(qtbot,
     store.add("nine", "object", [NewReference(f, preprocess_object(f).input) for f in card_frames(9, 5, seed=70)])
     store.close()
     video = _video(tmp_path, 0, seed=71)
-    # Only a match that reaches the threshold is refused: make every one reach it.  Digit
-    # cards come close to a key that is one, so the key's floor refuses the 0 before its
-    # character is read (the character's own refusal: test_card_check).
+    # Only a match that reaches the threshold is refused: make every one reach it.
     lowest = Settings(thresholds={"digit": None, "object": 0.001})
     window = make_window(lambda: open_camera(video), enrolled=(), settings=lowest)
     qtbot.waitUntil(lambda: "nine" in window.live_view.message, timeout=20000)
-    assert window.live_view.message.startswith("No match: cards with handwritten digits come close to nine: it needs")
+    assert window.live_view.message.startswith("No match: the character on the card is not nine's")
     assert not window.lock_state.unlocked
 
 
@@ -692,40 +690,12 @@ def test_enrollment_dialog_takes_an_object_as_several_turned_views(qtbot, models
     store.close()
 
 
-def test_enrollment_dialog_warns_of_an_object_that_digit_cards_come_close_to(
-    qtbot, models, analysis, profile, tmp_path, monkeypatch
-):
-    import cv2
-
-    from unlock_app.core.camera import LatestFrame, demo_object
-    from unlock_app.core.tuning import demo_object_on_grey
-
-    store = ReferenceStore(profile)
-    dialog = _enrollment_dialog(analysis, store, LatestFrame())
-    qtbot.addWidget(dialog)
-    dialog.kind.setCurrentIndex(dialog.kind.findData("object"))
-    photo = tmp_path / "tag.png"
-    cv2.imwrite(str(photo), demo_object_on_grey(demo_object("a")))
-    dialog.import_files([str(photo)])
-    qtbot.waitUntil(lambda: not dialog.checking)
-    assert len(dialog.samples) == 1 and "handwritten" not in dialog.warning.text()
-    # A cohort of digit cards that look just like this object: its floor is above the threshold.
-    monkeypatch.setattr(models["object"], "digit_card_cohort", models["object"].embed(dialog.samples[0].input))
-    dialog.import_files([str(photo)])
-    qtbot.waitUntil(lambda: not dialog.checking)
-    assert "looks much like a card with a handwritten digit" in dialog.warning.text()
-    dialog.label.setText("tag")
-    dialog.buttons.button(dialog.buttons.StandardButton.Save).click()  # a warning: it may still be saved
-    assert dialog.result() == QDialog.DialogCode.Accepted
-    store.close()
-
-
 def test_settings_dialog_keeps_a_threshold_per_kind(qtbot, make_window, monkeypatch):
     window = make_window(lambda: DemoCamera(None), enrolled=(7, "a", "b"))
     window.lock_state.set_unlocked(True)
 
     def run_dialog(dialog):
-        qtbot.waitUntil(lambda: None not in dialog.evidence.values())
+        qtbot.waitUntil(lambda: None not in dialog.evidence.values(), timeout=20000)
         dialog.kind.setCurrentIndex(dialog.kind.findData("object"))
         shown = dialog.evidence["object"]
         assert len(shown.genuine) > 0 and len(shown.impostor) > 0
@@ -773,7 +743,7 @@ def test_settings_dialog_says_why_false_rejects_are_missing_for_single_sample_ke
     store.add("seven", "digit", from_images([DIGITS / "7_0.png"]))
     dialog = SettingsDialog(settings=Settings(), analysis=analysis, store=store, on_threshold=lambda kind, value: None)
     qtbot.addWidget(dialog)
-    qtbot.waitUntil(lambda: dialog.evidence["digit"] is not None)
+    qtbot.waitUntil(lambda: dialog.evidence["digit"] is not None, timeout=20000)
     assert "single sample" in dialog.plot.note and "false rejects show once" in dialog.rates.text()
     assert "n/a" not in dialog.rates.text()
     store.close()
@@ -807,7 +777,7 @@ def test_the_settings_dialog_opens_before_its_evidence_is_measured(qtbot, analys
     assert dialog.evidence == {"digit": None, "object": None}  # still being measured, off the GUI thread
     assert dialog.rates.text() == "Measuring..." and "Measuring" in dialog.plot.note
     release.set()
-    qtbot.waitUntil(lambda: None not in dialog.evidence.values())
+    qtbot.waitUntil(lambda: None not in dialog.evidence.values(), timeout=20000)
     assert "false rejects" in dialog.rates.text() and dialog.plot.note == ""
     store.close()
 
@@ -818,11 +788,11 @@ def test_keys_that_cannot_be_loaded_again_leave_the_window_locked(qtbot, make_wi
     window = make_window(lambda: DemoCamera(7, seed=5))
     monkeypatch.setattr(GalleriesRequest, "run", lambda request, models: 1 / 0)
     window.reload_gallery()
-    qtbot.waitUntil(lambda: not window.loading_keys)
+    qtbot.waitUntil(lambda: not window.loading_keys, timeout=20000)
     assert "Nothing can unlock" in window.banner.text() and window.unusable
     window._on_text_timer()
     assert window.live_view.message == "Cannot unlock: see the message above"
-    qtbot.waitUntil(lambda: window.buffer.latest() is not None)
+    qtbot.waitUntil(lambda: window.buffer.latest() is not None, timeout=20000)
     start = window.buffer.latest().index  # the enrolled 7 is in view all along
     qtbot.waitUntil(lambda: window.buffer.latest().index >= start + 30, timeout=10000)
     assert not window.lock_state.unlocked and not window.first_run_button.isVisible()

@@ -706,7 +706,6 @@ def _shown(profile: _Profile, key: str) -> str:
 
 
 def _train(args: argparse.Namespace) -> int:
-    from unlock_app.core.kinds import KINDS
     from unlock_app.core.model import Embedder, resolve_device, save_model
     from unlock_app.lab import evaluation, training
 
@@ -716,14 +715,6 @@ def _train(args: argparse.Namespace) -> int:
     model, card = training.train(config, device)
     save_model(model, card, output)
     trained = Embedder(output, str(device))
-    cohort = None
-    if KINDS[args.kind].card_check:
-        # The floors' digit cards, embedded by these weights, are stored in their file.
-        per_class = min(args.limit, training.COHORT_PER_CLASS) if args.limit else training.COHORT_PER_CLASS
-        cohort = training.digit_card_cohort(trained, per_class=per_class)
-        card.digit_card_cohort = training.COHORT_RULE
-        save_model(model, card, output, cohort)
-        trained = Embedder(output, str(device))
     if args.kind == "digit":
         models = evaluation.Models(digit=trained, object=None)
         card.prototypes = training.digit_prototypes(trained).astype(float).round(6).tolist()
@@ -733,7 +724,7 @@ def _train(args: argparse.Namespace) -> int:
     tuning = evaluation.QUICK_TUNING if args.limit else evaluation.TUNING
     card.threshold = evaluation.choose_threshold(models, args.kind, tuning, progress=True)
     card.threshold_rule = evaluation.THRESHOLD_RULE
-    save_model(model, card, output, cohort)
+    save_model(model, card, output)
     print(f"wrote {output} and {output.with_suffix('.json')}; threshold {card.threshold:.3f} ({card.threshold_rule})")
     print(f"measure it: unlock-app --weights {args.kind}={output} evaluate --kind {args.kind}")
     return EXIT_OK

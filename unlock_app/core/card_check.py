@@ -1,16 +1,5 @@
-"""Keeping cards with handwritten digits (digit keys) out of object keys.
+"""Keeping cards with handwritten digits (digit keys) out of object keys that are cards.
 
-A floor for every object key.  An object key can look, to the object model, much like a
-card with a handwritten digit on it (a pale card with one thin stroke, say, against a
-card with a 1): a "lamb", in biometrics' terms, that one kind of impostor opens easily.
-So the object model's weights come with a cohort of digit cards (``COHORT_PER_CLASS``
-of each digit from the digit model's training split, each drawn on a card and seen by a
-synthetic webcam in ``COHORT_LOOKS`` scenes; see
-:func:`unlock_app.lab.training.digit_card_cohort`), and a frame must beat the cohort's best
-score against a key by ``DIGIT_CARD_MARGIN`` to count for it.
-For almost every key the floor lies far below the threshold and changes nothing.
-
-A second opinion for object keys that are plain cards with one character on them.
 The object model sees a 48x48 colour crop of the whole object, so a key that is a white
 card with a printed character is told apart from a handwritten card mostly by that
 character, which it resolves least well of all it looks at.  The digit model is made for
@@ -38,26 +27,13 @@ refused too.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
-from unlock_app.core.matching import Gallery, Match, key_similarities
+from unlock_app.core.matching import Match, key_similarities
 from unlock_app.core.model import Embedder
 from unlock_app.core.preprocess import preprocess
-
-COHORT_PER_CLASS = 360
-"""Digits of each class in an object model's cohort: every one of the training part (the
-shipped model's cohort took 400, from the split before the tune part was set aside)."""
-
-COHORT_LOOKS = 2
-"""Scenes each cohort digit card is seen in: how a card looks (its paper, ink, light) moves
-its score against a key as much as which digit it carries (the measurements that chose
-it: docs/history.md, "How the card check's constants were chosen")."""
-
-DIGIT_CARD_MARGIN = 0.1
-"""How far above the best cohort digit card a frame must score for an object key: digit
-cards that got past a floor 0.02 above the cohort's best scored up to 0.1 above it."""
 
 CARD_SHARE = 0.8
 """The share of a key's references that must read as a card with a character."""
@@ -77,16 +53,6 @@ PROTOTYPE_MARGIN = 0.2
 """How much nearer (in similarity) a frame's character may read to a handwritten digit's
 prototype than to the key's before it is refused (0.2 refused no genuine frame more than
 the first question alone, and caught a handwritten 6 offered for a printed-"c" key)."""
-
-
-def digit_card_floor(cohort: np.ndarray | None, references: np.ndarray) -> float:
-    """A key's floor: the best similarity of any of the ``cohort``'s digit cards (C, D)
-    to the key's references (R, D; a NaN row is one that showed nothing), plus
-    ``DIGIT_CARD_MARGIN``; 0 for a model without a cohort."""
-    if cohort is None:
-        return 0.0
-    best = key_similarities(np.asarray(cohort, np.float32), np.asarray(references)[None]).max(initial=0.0)
-    return float(best) + DIGIT_CARD_MARGIN
 
 
 def paper_chroma(crops: np.ndarray) -> np.ndarray:
@@ -130,8 +96,7 @@ def read_cards(digit_matcher, crops: np.ndarray) -> np.ndarray:
 
 @dataclass(frozen=True)
 class CardCheck:
-    """The readings of every card key's references, the digit model's threshold, and
-    every object key's floor.
+    """The readings of every card key's references and the digit model's threshold.
 
     Attributes
     ----------
@@ -143,27 +108,17 @@ class CardCheck:
     prototypes : numpy.ndarray or None
         float32 (10, D), the digit model's prototypes; None when its card has none (the
         second question is then not asked).
-    floors : dict
-        For each object key (label), its floor (:func:`digit_card_floor`); a key left
-        out has none.
     """
 
     readings: dict[str, np.ndarray]
     threshold: float
     prototypes: np.ndarray | None = None
-    floors: dict[str, float] = field(default_factory=dict)
 
     @classmethod
     def build(
-        cls,
-        labels: Sequence[str],
-        readings: np.ndarray,
-        threshold: float,
-        prototypes: np.ndarray | None = None,
-        floors: dict[str, float] | None = None,
+        cls, labels: Sequence[str], readings: np.ndarray, threshold: float, prototypes: np.ndarray | None = None
     ) -> CardCheck:
-        """From every reference's label and reading (as :func:`read_references` gives them),
-        and every key's floor (none: no floors)."""
+        """From every reference's label and reading (as :func:`read_references` gives them)."""
         names = np.asarray(labels, dtype=str).reshape(-1)
         read = ~np.isnan(readings).any(1) if len(names) else np.zeros(0, bool)
         cards = {}
@@ -171,33 +126,20 @@ class CardCheck:
             mine = names == label
             if read[mine].mean() >= CARD_SHARE:
                 cards[str(label)] = np.asarray(readings[mine & read], np.float32)
-        return cls(cards, threshold, prototypes, floors or {})
+        return cls(cards, threshold, prototypes)
 
     @classmethod
-    def for_keys(
-        cls, labels: Sequence[str], crops: np.ndarray, gallery: Gallery, embedder: Embedder, reader: Embedder
-    ) -> CardCheck:
-        """The check of enrolled keys: their references' ``labels`` and ``crops``, their
-        ``gallery`` as ``embedder`` (their kind's model) scores it, read by the digit
-        model ``reader``."""
-        return cls.build(
-            labels, read_references(reader, crops), reader.threshold, reader.prototypes, key_floors(gallery, embedder)
-        )
+    def for_keys(cls, labels: Sequence[str], crops: np.ndarray, reader: Embedder) -> CardCheck:
+        """The check of enrolled keys, from their references' ``labels`` and ``crops``,
+        read by the digit model ``reader``."""
+        return cls.build(labels, read_references(reader, crops), reader.threshold, reader.prototypes)
 
     def why_refused(self, found: Match, crop: np.ndarray, reader: Embedder) -> str:
         """Why the frame whose crop is ``crop`` may not count for its match ``found``
         (empty when it may); the digit model ``reader`` reads the crop only for a card key."""
-        if self.below_floor(found.label, found.score):
-            return f"cards with handwritten digits come close to {found.label}: it needs {self.floors[found.label]:.3f}"
-        if found.label not in self.readings:
-            return ""
-        if not self.refuses(found.label, read_cards(reader, crop[None])[0]):
+        if found.label not in self.readings or not self.refuses(found.label, read_cards(reader, crop[None])[0]):
             return ""
         return f"the character on the card is not {found.label}'s"
-
-    def below_floor(self, label: str, score: float) -> bool:
-        """Whether a frame's score for ``label`` is below that key's floor."""
-        return score < self.floors.get(label, 0.0)
 
     def refuses(self, label: str, reading: np.ndarray) -> bool:
         """Whether a frame matched to ``label`` is refused: the key is a card key, the
@@ -233,27 +175,3 @@ def refused(
         wrong |= (np.nanmax(digit, 1, initial=-np.inf)[:, None] - best) > PROTOTYPE_MARGIN
     result = card_key[None, :] & wrong
     return result.reshape(*frame_readings.shape[:-1], keys)
-
-
-def key_floors(gallery: Gallery, embedder: Embedder) -> dict[str, float]:
-    """Each key's floor (:func:`digit_card_floor`), by label, from its model's cohort."""
-    ends = [*gallery.starts[1:], len(gallery.ids)]
-    return {
-        label: digit_card_floor(embedder.digit_card_cohort, gallery.embeddings[start:end])
-        for label, start, end in zip(gallery.labels, gallery.starts, ends, strict=True)
-    }
-
-
-def digit_card_warning(inputs: np.ndarray, embedder: Embedder, threshold: float) -> str:
-    """What to tell a user enrolling a key from ``inputs`` (crops of a kind with the card
-    check, scored by ``embedder``) when its floor lies above ``threshold``; empty when it
-    does not."""
-    embeddings = embedder.embed_references(inputs).reshape(-1, embedder.card.embedding_size)
-    floor = digit_card_floor(embedder.digit_card_cohort, embeddings)
-    if floor <= threshold:
-        return ""
-    return (
-        f"To the model this object looks much like a card with a handwritten digit, so, to keep such cards out, "
-        f"it opens only at a similarity of {floor:.3f} instead of {threshold:.3f}: expect to need more tries. "
-        "An object without digits or letters on it opens more easily."
-    )

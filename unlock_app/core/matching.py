@@ -69,13 +69,7 @@ class Gallery:
 
     @classmethod
     def build(cls, embeddings: np.ndarray, ids: list[int] | np.ndarray, labels: list[str]) -> Gallery:
-        """From each reference's embedding, (N, D), or embeddings, (N, F, D): one per
-        framing (:meth:`Embedder.embed_references`), each a row of that reference."""
-        embeddings = np.asarray(embeddings)
-        if embeddings.ndim == 3:
-            framings = embeddings.shape[1]
-            embeddings = embeddings.reshape(len(embeddings) * framings, embeddings.shape[2])
-            ids, labels = np.repeat(np.asarray(ids), framings), np.repeat(np.asarray(labels, dtype=str), framings)
+        """From each reference's embedding (N, D), id and label."""
         names = np.asarray(labels, dtype=str).reshape(-1)
         order = np.argsort(names, kind="stable")
         distinct, starts = np.unique(names[order], return_index=True)

@@ -1,9 +1,7 @@
 """The Siamese network's shared embedding and its weights file.
 
 Weights are safetensors (no pickle, so loading runs no code) beside a JSON model card
-that records the architecture and the SHA-256 of the weights; loading checks both.  An
-object model's file also holds the embeddings of its digit-card cohort (see
-:mod:`card_check`): they belong to those weights and no others, so the same hash covers them.
+that records the architecture and the SHA-256 of the weights; loading checks both.
 """
 
 from __future__ import annotations
@@ -20,8 +18,8 @@ from unlock_app.core import paths
 from unlock_app.core.kinds import KINDS
 from unlock_app.core.kinds.digit import DIGIT
 from unlock_app.core.kinds.object import OBJECT
-from unlock_app.core.model_card import COHORT_TENSOR, ModelCard, ModelError, card_path, sha256
-from unlock_app.core.preprocess import INPUT_SIZE, OBJECT_INPUT_SIZE, object_framings
+from unlock_app.core.model_card import ModelCard, ModelError, card_path, sha256
+from unlock_app.core.preprocess import INPUT_SIZE, OBJECT_INPUT_SIZE
 
 
 def _conv_block(inputs: int, outputs: int, kernel: int = 3, stride: int = 1) -> list[nn.Module]:
@@ -149,23 +147,19 @@ def fold_batch_norms(model: Network) -> Network:
     return model
 
 
-def save_model(model: Network, card: ModelCard, weights: Path, cohort: np.ndarray | None = None) -> None:
-    """Write the weights (and an object model's digit-card cohort, float32 (C, D)) and
-    their card; the card records the file's SHA-256."""
+def save_model(model: Network, card: ModelCard, weights: Path) -> None:
+    """Write the weights and their card; the card records the file's SHA-256."""
     weights.parent.mkdir(parents=True, exist_ok=True)
     temporary = weights.with_name(weights.name + ".tmp")
     state = {name: tensor.detach().cpu().contiguous() for name, tensor in model.state_dict().items()}
-    if cohort is not None:
-        state[COHORT_TENSOR] = torch.from_numpy(np.ascontiguousarray(cohort, np.float32))
     save_file(state, str(temporary), metadata={"architecture": card.architecture})
     paths.replace_atomic(temporary, weights)
     card.sha256 = sha256(weights)
     card.write(card_path(weights))
 
 
-def load_model(weights: Path, device: torch.device) -> tuple[Network, ModelCard, np.ndarray | None]:
-    """Load weights checked against their card, in eval mode on ``device``, and the
-    digit-card cohort stored with them (float32 (C, D), or None when there is none).
+def load_model(weights: Path, device: torch.device) -> tuple[Network, ModelCard]:
+    """Load weights checked against their card, in eval mode on ``device``.
 
     Raises
     ------
@@ -193,11 +187,6 @@ def load_model(weights: Path, device: torch.device) -> tuple[Network, ModelCard,
         state = load_file(str(weights))
     except Exception as error:  # safetensors raises its own error types for bad headers
         raise ModelError(f"{weights}: not a readable safetensors file ({error})") from None
-    cohort = state.pop(COHORT_TENSOR, None)
-    if cohort is not None and (cohort.ndim != 2 or cohort.shape[1] != card.embedding_size):
-        raise ModelError(
-            f"{weights}: its digit-card cohort is {tuple(cohort.shape)}, not (count, {card.embedding_size})"
-        )
     model = network(card.width, card.embedding_size)
     try:
         model.load_state_dict(state, strict=True)
@@ -206,7 +195,7 @@ def load_model(weights: Path, device: torch.device) -> tuple[Network, ModelCard,
         raise ModelError(
             f"{weights}: tensors do not fit {card.architecture} as the card describes it ({first})"
         ) from None
-    return model.to(device).eval(), card, None if cohort is None else cohort.float().numpy()
+    return model.to(device).eval(), card
 
 
 _EMBED_CHUNK = 256
@@ -217,14 +206,12 @@ class Embedder:
     """The loaded model: turns preprocessed inputs into embeddings.
 
     Loading happens here, not at import: ``Embedder(weights, "auto")``.
-    ``digit_card_cohort`` is the object model's cohort of digit cards (float32 (C, D),
-    :mod:`card_check`), None for a model without one.
     """
 
     def __init__(self, weights: Path, device: str = "auto") -> None:
         self.device = resolve_device(device)
         self.weights = Path(weights)
-        model, self.card, self.digit_card_cohort = load_model(self.weights, self.device)
+        model, self.card = load_model(self.weights, self.device)
         self.model = fold_batch_norms(model)
         self._memory_format = torch.preserve_format
         if self.device.type == "cpu":
@@ -242,32 +229,6 @@ class Embedder:
     def prototypes(self) -> np.ndarray | None:
         """The digit prototypes the model card records, float32 (10, D), or None."""
         return np.asarray(self.card.prototypes, np.float32) if self.card.prototypes else None
-
-    @property
-    def framings(self) -> tuple[float, ...]:
-        """How each reference is framed for matching (its kind's framings)."""
-        return KINDS[self.card.kind].framings
-
-    @property
-    def references_key(self) -> str:
-        """Names what reference embeddings depend on, to cache them by: the weights, and
-        the framings."""
-        if len(self.framings) == 1:
-            return self.card.sha256
-        return f"{self.card.sha256} framed {','.join(map(str, self.framings))}"
-
-    def embed_references(self, inputs: np.ndarray) -> np.ndarray:
-        """Embeddings of enrolled references at every framing (``framings``): float32
-        (N, F, D), the reference as it is first."""
-        inputs = np.asarray(inputs, np.float32)
-        if len(self.framings) == 1:
-            return self.embed(inputs)[:, None]
-        size = self.card.embedding_size
-        out = np.empty((len(inputs), len(self.framings), size), np.float32)
-        for start in range(0, len(inputs), _EMBED_CHUNK):  # a large store framed at once would fill memory
-            framed = np.concatenate([object_framings(crop) for crop in inputs[start : start + _EMBED_CHUNK]])
-            out[start : start + _EMBED_CHUNK] = self.embed(framed).reshape(-1, len(self.framings), size)
-        return out
 
     def embed(self, inputs: np.ndarray) -> np.ndarray:
         """Embeddings of a batch.

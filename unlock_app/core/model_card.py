@@ -16,9 +16,6 @@ from unlock_app.core import paths
 from unlock_app.core.kinds import KINDS
 from unlock_app.core.kinds.digit import DIGIT
 
-COHORT_TENSOR = "digit_card_cohort"
-"""The name, in an object model's weights file, of its digit-card cohort's embeddings."""
-
 
 class ModelError(RuntimeError):
     """Weights or a model card that cannot be used; the message says which file and why."""
@@ -45,8 +42,6 @@ class ModelCard:
     prototypes: list[list[float]] = field(default_factory=list)
     """Digit models: each digit's mean embedding over the training images, 0 to 9 (the
     card check's second question, :mod:`card_check`)."""
-    digit_card_cohort: str = ""
-    """Object models: what the cohort of digit cards stored with the weights is."""
 
     @classmethod
     def read(cls, path: Path) -> ModelCard:

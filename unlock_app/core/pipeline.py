@@ -98,11 +98,11 @@ def analyse(
     the first runs on this thread (OpenCV and PyTorch release the GIL, so on two cores a
     frame costs its slower chain and about 1.5 ms more, not the sum; without a pool, one
     after the other), and the kind further above its model's default threshold is kept.
-    A match with a key of a kind with the card check is refused below that key's floor,
-    and, for a key that is a card with a character, when the frame's character is
-    another (:mod:`card_check`); given the ``policy``, only a match that reaches its
-    threshold is checked (one below it cannot count anyway, and reading the character
-    costs about 1.5 ms).  ``ink`` is for digits.  The step times are summed over the kinds.
+    A match with a key of a kind with the card check that is a card with a character is
+    refused when the frame's character is another (:mod:`card_check`); given the
+    ``policy``, only a match that reaches its threshold is checked (one below it cannot
+    count anyway, and reading the character costs about 1.5 ms).  ``ink`` is for digits.
+    The step times are summed over the kinds.
     """
     kinds = [kind for kind in KINDS if len(galleries.get(kind, ())) > 0] or [next(iter(KINDS))]
     later = [pool.submit(_analyse_kind, frame, kind, models, galleries, ink, policy) for kind in kinds[1:] if pool]
@@ -152,27 +152,20 @@ def _strength(analysis: Analysis, models: Models) -> float:
 
 
 def reference_embeddings(store, matcher: Embedder) -> tuple[np.ndarray, list[int], list[str]]:
-    """The store's references of the matcher's kind at every framing
-    (:meth:`Embedder.embed_references`): float32 (N, F, D), ids and labels.  Cached in the
-    store per weights and framings."""
-    width = len(matcher.framings)
-
-    def embed(inputs: np.ndarray) -> np.ndarray:  # the store caches one row per reference
-        return matcher.embed_references(inputs).reshape(len(inputs), -1)
-
-    flat, ids, labels = store.embeddings(matcher.card.kind, matcher.references_key, embed)
-    return flat.reshape(len(ids), width, flat.shape[1] // width), ids, labels
+    """The embeddings of the store's references of the matcher's kind, float32 (N, D), their
+    ids and labels; cached in the store per weights."""
+    return store.embeddings(matcher.card.kind, matcher.card.sha256, matcher.embed)
 
 
 def load_galleries(store, models: Models) -> dict[str, Gallery]:
-    """The store's references as one gallery per kind, every framing of a reference a row;
-    a kind with the card check carries its keys' floors and readings (:mod:`card_check`)."""
+    """The store's references as one gallery per kind; a kind with the card check carries
+    its keys' readings (:mod:`card_check`)."""
     galleries = {kind: Gallery.build(*reference_embeddings(store, models[kind])) for kind in KINDS}
     for kind in (kind.name for kind in KINDS.values() if kind.card_check):
         references = [reference for reference in store.references() if reference.kind == kind]
         if references:
             crops = np.stack([reference.input for reference in references])
             labels = [reference.label for reference in references]
-            check = CardCheck.for_keys(labels, crops, galleries[kind], models[kind], models[DIGIT.name])
+            check = CardCheck.for_keys(labels, crops, models[DIGIT.name])
             galleries[kind] = replace(galleries[kind], veto=check)
     return galleries

@@ -22,12 +22,6 @@ INPUT_SIZE = 28
 OBJECT_INPUT_SIZE = 48
 """Side of the object model's square colour input."""
 
-OBJECT_FRAMINGS = (1.0, 0.9, 1.25)
-"""How much of an enrolled object view each of its framings takes in, relative to the view
-itself (first): 0.9 is a little closer, 1.25 a little further away (see
-:func:`object_framings`).  Closer than 0.9 brings the key's own print too near to any
-card with the same character on it."""
-
 FIT_SIZE = 20
 """Side of the box the subject is fitted into (the MNIST convention)."""
 
@@ -367,32 +361,6 @@ def object_crop(image: np.ndarray, box: tuple[int, int, int, int]) -> np.ndarray
     interpolation = cv2.INTER_AREA if side > OBJECT_INPUT_SIZE else cv2.INTER_LINEAR
     crop = cv2.resize(square, (OBJECT_INPUT_SIZE, OBJECT_INPUT_SIZE), interpolation=interpolation)
     return crop.astype(np.float32) * np.float32(1 / 255)
-
-
-def object_framings(crop: np.ndarray) -> np.ndarray:
-    """An object input (48, 48, 3) at every framing of ``OBJECT_FRAMINGS``: float32
-    (F, 48, 48, 3), the input itself first.
-
-    A reference is matched at all of them, so that a frame whose box took in a little
-    less of the object (a faint rim lost to the desk) or a little more (a thumb over its
-    edge) still meets a reference framed like it.  Closer: the centre of the crop, scaled
-    up.  Further: the crop scaled down, its edge repeated around it, as where a crop
-    leaves the frame (:func:`object_crop`).
-    """
-    side = OBJECT_INPUT_SIZE
-    views = []
-    for extent in OBJECT_FRAMINGS:
-        inner = round(side * min(extent, 1 / extent))
-        before, after = (side - inner) // 2, side - inner - (side - inner) // 2
-        if extent < 1:
-            view = cv2.resize(crop[before : side - after, before : side - after], (side, side))
-        elif extent > 1:
-            small = cv2.resize(crop, (inner, inner), interpolation=cv2.INTER_AREA)
-            view = cv2.copyMakeBorder(small, before, after, before, after, cv2.BORDER_REPLICATE)
-        else:
-            view = crop
-        views.append(view)
-    return np.stack(views).astype(np.float32, copy=False)
 
 
 def _find_subject(work: np.ndarray, ink: str, scale: float, width: int, height: int) -> Subject:

@@ -67,7 +67,7 @@ def _measure(service: AnalysisService, clips: dict, references: dict, started: f
 
     def gallery(kind: str, count: int) -> Gallery:
         labels = [f"{kind} {i % 10}" for i in range(count)]
-        return Gallery.build(models[kind].embed_references(references[kind][:count]), np.arange(count), labels)
+        return Gallery.build(models[kind].embed(references[kind][:count]), np.arange(count), labels)
 
     first = REFERENCE_COUNTS[0]
     analyse(clips["digit"][0], {"digit": gallery("digit", first), "object": empty})
@@ -131,15 +131,14 @@ def _measure(service: AnalysisService, clips: dict, references: dict, started: f
 
 
 def _card_keys(models: Models, frames: list[np.ndarray], count: int) -> Gallery:
-    """``count`` object references of cards with a digit, with their card check.  The
-    keys' floors are left out, and every reference is read as a card, even one seen in
-    light too coloured to count as pale (:func:`card_check.read_references`): either
-    would spare some frames the reading, and this is the case where every frame takes
-    it."""
+    """``count`` object references of cards with a digit, with their card check.  Every
+    reference is read as a card, even one seen in light too coloured to count as pale
+    (:func:`card_check.read_references`): that would spare some frames the reading, and
+    this is the case where every frame takes it."""
     views = (preprocess_object(frame) for frame in frames)
     crops = np.stack([view.input for view in views if view.found][:count])
     labels = [f"card {i % 10}" for i in range(len(crops))]
-    gallery = Gallery.build(models["object"].embed_references(crops), np.arange(len(crops)), labels)
+    gallery = Gallery.build(models["object"].embed(crops), np.arange(len(crops)), labels)
     digits = models["digit"]
     cards = CardCheck.build(labels, read_cards(digits, crops), digits.threshold, digits.prototypes)
     return replace(gallery, veto=cards)

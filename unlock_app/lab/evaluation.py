@@ -2,7 +2,7 @@
 
 Keys are enrolled from one frame each; they are probed by single frames and by handheld
 attempts (short streams under the unlock policy), taken in other sittings, through the
-run-time preprocessing, models and safeguards.  Three sets of keys, each from one part
+run-time preprocessing, models and card check.  Three sets of keys, each from one part
 of the content (:mod:`sources`: the reported numbers are the test part's, thresholds are
 chosen on the tune part):
 
@@ -32,7 +32,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from unlock_app.core.card_check import digit_card_floor, read_cards, read_references, refused
+from unlock_app.core.card_check import read_cards, read_references, refused
 from unlock_app.core.decision import FrameResult, Policy, decide
 from unlock_app.core.kinds import KINDS
 from unlock_app.core.matching import key_similarities
@@ -157,37 +157,28 @@ class Models:
 
     digit: Embedder
     object: Embedder
-    safeguards: bool = True
-    """Whether object keys' floors and card check apply (as in the app), or the object
-    model decides alone."""
+    card_check: bool = True
+    """Whether object keys' card check applies (as in the app), or the object model
+    decides alone."""
 
     def __getitem__(self, kind: str) -> Embedder:
         return self.digit if kind == "digit" else self.object
 
 
 def _embed(matcher: Embedder, inputs: Sequence[np.ndarray | None], references: bool = False) -> np.ndarray:
-    """Embeddings of inputs, NaN rows where there is none: (N, D), or (N, F, D) for
-    references at every framing."""
-    size = matcher.card.embedding_size
-    framings = len(matcher.framings) if references else 1
-    out = np.full((len(inputs), framings, size), np.nan, np.float32)
+    """Embeddings of inputs, NaN rows where there is none: (N, D), or (N, 1, D) for
+    references (each key's one reference, as :func:`key_similarities` takes keys)."""
+    out = np.full((len(inputs), matcher.card.embedding_size), np.nan, np.float32)
     found = [i for i, item in enumerate(inputs) if item is not None]
     if found:
-        batch = np.stack([inputs[i] for i in found])
-        out[found] = matcher.embed_references(batch) if references else matcher.embed(batch)[:, None]
-    return out if references else out[:, 0]
+        out[found] = matcher.embed(np.stack([inputs[i] for i in found]))
+    return out[:, None] if references else out
 
 
-class _Safeguards:
-    """The object keys' floors and card check, as the app applies them (a model without a
-    digit-card cohort has no floors)."""
+class _CardCheck:
+    """The object keys' card check, as the app applies it."""
 
-    def __init__(self, models: Models, references: np.ndarray, crops: Sequence[np.ndarray | None]) -> None:
-        matcher = models.object
-        self.cohort = matcher.digit_card_cohort
-        self.floors = (
-            None if self.cohort is None else np.array([digit_card_floor(self.cohort, key) for key in references])
-        )
+    def __init__(self, models: Models, crops: Sequence[np.ndarray | None]) -> None:
         self.reader = models.digit
         self.key_readings = self._read(crops, read_references)[:, None]
 
@@ -201,11 +192,8 @@ class _Safeguards:
     def apply(self, scores: np.ndarray, crops: Sequence[np.ndarray | None]) -> np.ndarray:
         """``scores`` (Q, K) of frames whose object crops are ``crops``, with every match the
         app would refuse set to 0 (a frame with an object that does not match)."""
-        refusal = np.zeros(scores.shape, bool)
-        if self.floors is not None:
-            refusal |= scores < self.floors[None, :]
         readings = self._read(crops, read_cards)
-        refusal |= refused(self.key_readings, readings, self.reader.threshold, self.reader.prototypes)
+        refusal = refused(self.key_readings, readings, self.reader.threshold, self.reader.prototypes)
         checked = scores.copy()
         checked[refusal & ~np.isnan(scores)] = 0.0
         return checked
@@ -292,12 +280,12 @@ def _measure_set(
     """The metrics of one set, and what the cross-kind and no-key checks need of it."""
     kind = KIND_OF_SET[name]
     matcher = models[kind]
-    references = _embed(matcher, enrol, references=True)  # (N, F, D)
+    references = _embed(matcher, enrol, references=True)  # (N, 1, D)
     probe_inputs = [own for own, _ in probes]
     scores = key_similarities(_embed(matcher, probe_inputs), references)  # (probes, references); NaN: not found
     clip_frames = [frame for clip in attempts for frame in clip]
     clip_scores = key_similarities(_embed(matcher, clip_frames), references).reshape(len(attempts), ATTEMPT_FRAMES, -1)
-    guard = _Safeguards(models, references, enrol) if kind == "object" and models.safeguards else None
+    guard = _CardCheck(models, enrol) if kind == "object" and models.card_check else None
     if guard is not None:
         scores = guard.apply(scores, probe_inputs)
         clip_scores = guard.apply(clip_scores.reshape(len(clip_frames), -1), clip_frames).reshape(clip_scores.shape)
@@ -336,14 +324,14 @@ def _galleries(identity: np.ndarray, enrolled: np.ndarray, attempt_count: int) -
 
 def _pair_scores(name: str, models: Models, enrol: list, probes: list) -> tuple[np.ndarray, np.ndarray]:
     """Every probe frame against every reference, as the app scores them (object keys with
-    their safeguards), and which references were enrolled."""
+    their card check), and which references were enrolled."""
     kind = KIND_OF_SET[name]
     matcher = models[kind]
     references = _embed(matcher, enrol, references=True)
     probe_inputs = [own for own, _ in probes]
     scores = key_similarities(_embed(matcher, probe_inputs), references)
-    if kind == "object" and models.safeguards:
-        scores = _Safeguards(models, references, enrol).apply(scores, probe_inputs)
+    if kind == "object" and models.card_check:
+        scores = _CardCheck(models, enrol).apply(scores, probe_inputs)
     return scores, ~np.isnan(references).all((1, 2))
 
 

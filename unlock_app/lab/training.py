@@ -32,8 +32,6 @@ import torch.nn.functional as F
 from torchvision.transforms import v2
 from tqdm import tqdm
 
-from unlock_app.core import scene
-from unlock_app.core.card_check import COHORT_LOOKS, COHORT_PER_CLASS, DIGIT_CARD_MARGIN
 from unlock_app.core.kinds import KINDS
 from unlock_app.core.model import EmbeddingNet, ObjectEmbeddingNet
 from unlock_app.core.model_card import ModelCard
@@ -402,30 +400,3 @@ def digit_prototypes(matcher) -> np.ndarray:
     images, labels = digits.load_split().part("train")
     embeddings = matcher.embed(images.astype(np.float32) / 255)
     return np.stack([embeddings[labels == digit].mean(0) for digit in range(10)]).astype(np.float32)
-
-
-COHORT_RULE = (
-    f"handwritten digits of the train part ({COHORT_PER_CLASS} of each class, the first), each drawn on a card and "
-    f"seen by the demo camera's renderer in {COHORT_LOOKS} scenes (seeds 0 and up), through the object "
-    f"preprocessing; a frame must beat the best of them against a key by {DIGIT_CARD_MARGIN}"
-)
-"""What :func:`digit_card_cohort` is, for the model card."""
-
-
-def digit_card_cohort(matcher, per_class: int = COHORT_PER_CLASS, looks: int = COHORT_LOOKS) -> np.ndarray:
-    """An object model's cohort of digit cards (:mod:`~unlock_app.core.card_check`),
-    float32 (C, D): the first ``per_class`` training digits of each class, each drawn on
-    a card as a digit key is and seen by the demo camera's renderer in ``looks`` scenes,
-    through the object preprocessing, embedded by ``matcher``; all of the first look,
-    then all of the second.  Digit cards in which no object is found are left out."""
-    images, labels = digits.load_split().part("train")
-    cards = images[np.concatenate([np.flatnonzero(labels == digit)[:per_class] for digit in range(10)])]
-    inputs = []
-    for look in range(looks):
-        for index, digit in enumerate(cards):
-            subject = preprocess_object(scene.render_digit(digit, np.random.default_rng([look, index, 3])))
-            if subject.found:
-                inputs.append(subject.input)
-    if not inputs:
-        raise objects.ObjectDataError("no digit card of the cohort was found in its webcam view")
-    return matcher.embed(np.stack(inputs))

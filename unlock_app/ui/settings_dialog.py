@@ -125,9 +125,8 @@ class SettingsDialog(QDialog):
         """By kind; None until the analysis service has measured it (off the GUI thread)."""
         requests = []
         for kind in KINDS:
-            framed, _, labels = reference_embeddings(store, models[kind])  # cached in the store
-            # The references as enrolled (their first framing), as the shipped impostors are.
-            requests.append(EvidenceRequest(kind, framed[:, 0], tuple(labels)))
+            embeddings, _, labels = reference_embeddings(store, models[kind])  # cached in the store
+            requests.append(EvidenceRequest(kind, embeddings, tuple(labels)))
         chosen = {kind: settings.threshold(kind) for kind in KINDS}
         self._use_default = {kind: chosen[kind] is None for kind in KINDS}
         self._values = {kind: chosen[kind] if chosen[kind] is not None else self.defaults[kind] for kind in KINDS}

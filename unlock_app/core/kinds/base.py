@@ -32,8 +32,6 @@ class KeyKind:
     """The shipped weights file in ``weights/``; its model card holds the default threshold."""
     architecture: str
     """The network the model card names."""
-    framings: tuple[float, ...]
-    """How much of an enrolled reference each framing it is matched at takes in (1.0: as it is)."""
     capture_spacing: int
     """Frames between two samples captured from a camera on the command line."""
     capture_gap_s: float

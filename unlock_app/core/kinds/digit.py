@@ -12,8 +12,6 @@ DIGIT = KeyKind(
     preprocess=preprocess,
     weights="siamese_mnist.safetensors",
     architecture="unlock-siamese-cnn-v1",
-    # The preprocessing fits every digit to the same box: one framing is enough.
-    framings=(1.0,),
     capture_spacing=3,
     capture_gap_s=0.6,
     card_check=False,

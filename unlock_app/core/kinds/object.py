@@ -3,7 +3,7 @@
 import numpy as np
 
 from unlock_app.core.kinds.base import KeyKind
-from unlock_app.core.preprocess import OBJECT_FRAMINGS, OBJECT_INPUT_SIZE, Ink, Subject, preprocess_object
+from unlock_app.core.preprocess import OBJECT_INPUT_SIZE, Ink, Subject, preprocess_object
 
 
 def _preprocess(frame: np.ndarray, ink: Ink = "dark") -> Subject:
@@ -19,7 +19,6 @@ OBJECT = KeyKind(
     preprocess=_preprocess,
     weights="siamese_objects.safetensors",
     architecture="unlock-object-cnn-v1",
-    framings=OBJECT_FRAMINGS,
     # A third of a second at 30 fps between views: time to turn the object a little, so
     # that the views differ.
     capture_spacing=10,
