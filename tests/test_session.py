@@ -8,7 +8,7 @@ from unlock_app.core.decision import Policy
 from unlock_app.core.matching import Match
 from unlock_app.core.pipeline import Analysis
 from unlock_app.core.preprocess import Quality, Subject
-from unlock_app.core.session import UnlockSession
+from unlock_app.core.session import REARM_FRAMES, UnlockSession
 
 POLICY = Policy(thresholds={"digit": 0.5, "object": 0.7}, frames_required=3, frames_window=5)
 SUBJECT = Subject(np.zeros((28, 28), np.float32), (0, 0, 10, 10), Quality(True))
@@ -90,7 +90,7 @@ def test_a_refused_match_never_counts(session):
     assert not any(session.observe(refused, source="demo").decision.unlock for _ in range(5))
 
 
-@pytest.mark.parametrize("empty", [True, False], ids=["empty frame", "another key"])
+@pytest.mark.parametrize("empty", [True, False], ids=["empty frames", "another key"])
 def test_after_a_lock_the_key_must_leave_the_view(session, audit, empty):
     session.rearm()
     assert not any(session.observe(HIT, source="demo").ended for _ in range(6))
@@ -98,7 +98,13 @@ def test_after_a_lock_the_key_must_leave_the_view(session, audit, empty):
     unmatched = Analysis(SUBJECT, None, "digit", 0.0, 0.0, 0.0)  # analysed before the keys arrived
     session.observe(unmatched, source="demo")
     assert session.rearming
-    session.observe(EMPTY if empty else MISS, source="demo")  # the key left the view
+    gone = EMPTY if empty else MISS  # the key left the view
+    for _ in range(REARM_FRAMES - 1):
+        session.observe(gone, source="demo")
+    session.observe(HIT, source="demo")  # a glimpse of it again: not gone yet
+    assert session.rearming
+    for _ in range(REARM_FRAMES):
+        session.observe(gone, source="demo")
     assert not session.rearming
     assert [session.observe(HIT, source="demo").ended for _ in range(3)][-1] == "unlock"
 

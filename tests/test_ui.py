@@ -6,6 +6,7 @@ import itertools
 import time
 from pathlib import Path
 
+import cv2
 import numpy as np
 import pytest
 from conftest import DIGITS, card_frames, object_frames, write_video
@@ -796,3 +797,56 @@ def test_keys_that_cannot_be_loaded_again_leave_the_window_locked(qtbot, make_wi
     start = window.buffer.latest().index  # the enrolled 7 is in view all along
     qtbot.waitUntil(lambda: window.buffer.latest().index >= start + 30, timeout=10000)
     assert not window.lock_state.unlocked and not window.first_run_button.isVisible()
+
+
+def test_enrollment_dialog_takes_a_smooth_object_but_not_a_blurred_card(qtbot, analysis, profile):
+    from unlock_app.core.camera import LatestFrame
+
+    store = ReferenceStore(profile)
+    buffer = LatestFrame()
+    dialog = _enrollment_dialog(analysis, store, buffer)
+    qtbot.addWidget(dialog)
+    blurred = [cv2.GaussianBlur(frame, (0, 0), 6) for frame in card_frames(4, 10, seed=9)]
+    dialog.start_button.click()
+    for frame in blurred:
+        buffer.put(frame)
+        qtbot.waitUntil(lambda: dialog._last_index == buffer.latest().index, timeout=20000)
+    assert dialog.samples == [] and dialog.preview.message.startswith("Too blurred")
+    # A plain grey tag in soft light: its Laplacian variance is low however sharp it is.
+    dialog.kind.setCurrentIndex(dialog.kind.findData("object"))
+    dialog.start_button.click()
+    dialog.count.setValue(2)
+    camera = DemoCamera("b", seed=4, fps=0)
+
+    def feed() -> bool:
+        buffer.put(camera.read())
+        return len(dialog.samples) >= 2
+
+    qtbot.waitUntil(feed, timeout=30000)
+    store.close()
+
+
+def test_an_answer_reaches_its_slot_even_when_it_is_there_at_once(qtbot):
+    from concurrent.futures import Future
+
+    from PySide6.QtCore import QObject
+
+    from unlock_app.ui.workers import Delivery
+
+    class AlreadyAnswered:  # a service whose work is done before the request is even sent back
+        def submit(self, request):
+            future = Future()
+            future.set_result(f"answer to {request}")
+            return future
+
+    class Receiver(QObject):
+        def __init__(self) -> None:
+            super().__init__()
+            self.got = []
+
+        def take(self, request, future) -> None:
+            self.got.append((request, future.result()))
+
+    receiver = Receiver()
+    Delivery(AlreadyAnswered(), "q", receiver.take, receiver)
+    qtbot.waitUntil(lambda: receiver.got == [("q", "answer to q")], timeout=20000)

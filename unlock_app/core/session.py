@@ -20,6 +20,10 @@ from unlock_app.core.pipeline import Analysis
 
 _NOTHING = Decision(False, None, None, 0.0, 0)
 
+REARM_FRAMES = 5
+"""Frames in a row without the key that count as the key having left the view: one frame
+in which the finder lost it, or its score dipped, is not the user taking it away."""
+
 
 @dataclass(frozen=True)
 class Step:
@@ -64,6 +68,8 @@ class UnlockSession:
         self.rearming = False
         """After a lock the key must leave the view before it can open again; otherwise
         locking with the key still held up would reopen at once."""
+        self._absent = 0
+        """Frames in a row without the key, while rearming."""
         self.frozen = False
         self.last_outcome = ""
         """How the last attempt ended, until the next one starts."""
@@ -86,7 +92,7 @@ class UnlockSession:
         """Open again only once the key has left the view and come back (after a lock,
         or a key enrolled while still held up)."""
         self.attempt.reset()
-        self.rearming = True
+        self.rearming, self._absent = True, 0
         self.last_outcome = ""
 
     def reset(self) -> None:
@@ -123,10 +129,14 @@ class UnlockSession:
         if still:
             return Step(decide(self.attempt.history, self.policy))
         if self.rearming:
-            # Cleared by a frame without the key; a frame matched against no key at all
-            # (analysed before a new key's gallery arrived) says nothing either way.
+            # Cleared by REARM_FRAMES frames in a row without the key; a frame matched
+            # against no key at all (analysed before a new key's gallery arrived) says
+            # nothing either way.
             found, unmatched = analysis.subject.found, analysis.match is None
-            self.rearming = found and (unmatched or analysis.passes(self.policy.threshold_for(analysis.kind)))
+            if not (found and unmatched):
+                key_in_view = found and analysis.passes(self.policy.threshold_for(analysis.kind))
+                self._absent = 0 if key_in_view else self._absent + 1
+            self.rearming = self._absent < REARM_FRAMES
             return Step(_NOTHING)
         if analysis.subject.found and not self.attempt.active:
             self.last_outcome = ""

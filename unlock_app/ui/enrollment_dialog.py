@@ -36,8 +36,6 @@ from unlock_app.core.preprocess import Subject
 from unlock_app.ui.live_view import LiveView, input_image
 from unlock_app.ui.workers import Delivery
 
-MIN_SHARPNESS = 20.0
-"""Variance of the Laplacian below which a sample is too blurred to keep."""
 STEADY_FRAMES = 4
 """Frames the key must stay put (its box moving less than 3% of the frame) before an
 automatic capture."""
@@ -192,7 +190,7 @@ class EnrollmentDialog(QDialog):
             return False, "Choose the kind of key, hold it in the box, then press Start capturing"
         if not subject.found:
             return False, f"Hold the key in the box ({subject.quality.reason})"
-        if subject.quality.sharpness < MIN_SHARPNESS:
+        if subject.quality.sharpness < KINDS[self.key_kind].min_sharpness:
             return False, "Too blurred: hold still, or move the key into focus"
         if not self._steady():
             if self.key_kind == "object" and self.samples:
@@ -288,7 +286,7 @@ class EnrollmentDialog(QDialog):
         label = self.label.text().strip()
         self._check = workflow.SampleCheck(kind, inputs, label, self.galleries[kind], self.policy.threshold_for(kind))
         self.checking = True
-        Delivery(self.analysis, self._check, self).done.connect(self._on_checked)
+        Delivery(self.analysis, self._check, self._on_checked, self)
 
     def _on_checked(self, check: workflow.SampleCheck, future) -> None:
         if check is not self._check:

@@ -194,7 +194,7 @@ class MainWindow(QMainWindow):
         Meanwhile frames are matched against no key: a key just removed opens nothing."""
         self.inference.use(galleries={})
         self._galleries_request = GalleriesRequest(self.store)
-        Delivery(self.analysis, self._galleries_request, self).done.connect(self._on_galleries)
+        Delivery(self.analysis, self._galleries_request, self._on_galleries, self)
 
     @property
     def loading_keys(self) -> bool:

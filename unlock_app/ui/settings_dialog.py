@@ -208,7 +208,7 @@ class SettingsDialog(QDialog):
         layout.addWidget(buttons)
         self._load_kind(self._kind)
         for request in requests:
-            Delivery(analysis, request, self).done.connect(self._on_evidence)
+            Delivery(analysis, request, self._on_evidence, self)
 
     @property
     def threshold(self) -> float:

@@ -183,14 +183,16 @@ class InferenceThread(QThread):
 
 class Delivery(QObject):
     """Sends a request to the analysis service and brings its result back to the GUI
-    thread: ``done(request, future)`` is emitted there once it has finished (the slot
-    asks the future for the result or the error).  Parented to the widget that asked, so
-    that a result for a widget that has closed goes nowhere."""
+    thread: ``slot(request, future)`` is called there once it has finished (it asks the
+    future for the result or the error).  Parented to the widget that asked, so that a
+    result for a widget that has closed goes nowhere."""
 
     done = Signal(object, object)
 
-    def __init__(self, service: AnalysisService, request: Request, parent: QObject) -> None:
+    def __init__(self, service: AnalysisService, request: Request, slot: Callable, parent: QObject) -> None:
         super().__init__(parent)
         self.request = request
+        # Connected before the request is sent: a fast answer must not find no one listening.
+        self.done.connect(slot)
         # The callback runs on the pool's thread; the signal is queued to the GUI's.
         service.submit(request).add_done_callback(lambda future: self.done.emit(request, future))

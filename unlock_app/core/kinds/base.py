@@ -36,5 +36,8 @@ class KeyKind:
     """Frames between two samples captured from a camera on the command line."""
     capture_gap_s: float
     """Seconds between two samples captured in the enrollment dialog."""
+    min_sharpness: float
+    """The variance of the Laplacian (``Quality.sharpness``) below which the enrollment
+    dialog takes a sample for blurred."""
     card_check: bool
     """Whether a match is also refused when the frame is a digit card (:mod:`card_check`)."""

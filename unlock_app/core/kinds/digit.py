@@ -14,5 +14,6 @@ DIGIT = KeyKind(
     architecture="unlock-siamese-cnn-v1",
     capture_spacing=3,
     capture_gap_s=0.6,
+    min_sharpness=20.0,
     card_check=False,
 )
