@@ -13,9 +13,11 @@ at worst an unused image file, never a reference without its data.
 
 from __future__ import annotations
 
+import functools
 import sqlite3
+import threading
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -93,6 +95,18 @@ def check_label(label: str) -> str:
     return label
 
 
+def _one_at_a_time(method: Callable) -> Callable:
+    """A store method that holds the store's lock: its transactions never interleave with
+    another thread's."""
+
+    @functools.wraps(method)
+    def locked(self, *args, **kwargs):
+        with self._lock:
+            return method(self, *args, **kwargs)
+
+    return locked
+
+
 class ReferenceStore:
     """Enrolled references in ``root``.  Opening creates an empty store when there is none.
 
@@ -104,6 +118,9 @@ class ReferenceStore:
 
     def __init__(self, root: Path) -> None:
         self.root = Path(root)
+        # The window reads and writes on its thread while the analysis service embeds new
+        # references on its own: one SQLite connection, one user at a time.
+        self._lock = threading.RLock()
         self.images = self.root / IMAGES
         self.images.mkdir(parents=True, exist_ok=True, mode=0o700)
         self.path = self.root / DATABASE
@@ -155,6 +172,7 @@ class ReferenceStore:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
+    @_one_at_a_time
     def add(self, label: str, kind: str, items: Sequence[NewReference]) -> list[int]:
         """Add references, all or none.  Returns their ids."""
         label = check_label(label)
@@ -188,6 +206,7 @@ class ReferenceStore:
                 (self.images / name).unlink(missing_ok=True)
             raise
 
+    @_one_at_a_time
     def references(self) -> list[Reference]:
         rows = self._db.execute("SELECT id, label, kind, created, image, input FROM reference ORDER BY id").fetchall()
         return [
@@ -202,9 +221,11 @@ class ReferenceStore:
             for row in rows
         ]
 
+    @_one_at_a_time
     def ids_with_label(self, label: str) -> list[int]:
         return [row[0] for row in self._db.execute("SELECT id FROM reference WHERE label = ? ORDER BY id", (label,))]
 
+    @_one_at_a_time
     def rename(self, label: str, new_label: str) -> int:
         """Give every reference of a key a new label; returns how many changed."""
         new_label = check_label(new_label)
@@ -218,6 +239,7 @@ class ReferenceStore:
             cursor = self._db.execute("UPDATE reference SET label = ? WHERE label = ?", (new_label, label))
         return cursor.rowcount
 
+    @_one_at_a_time
     def remove(self, ids: Iterable[int]) -> list[int]:
         """Delete references; returns the ids that existed.  Their images go after the rows."""
         ids = sorted(set(int(i) for i in ids))
@@ -234,6 +256,7 @@ class ReferenceStore:
             file.unlink(missing_ok=True)
         return removed
 
+    @_one_at_a_time
     def embeddings(self, kind: str, made_by: str, embed) -> tuple[np.ndarray, list[int], list[str]]:
         """The embedding of every reference of ``kind`` as ``made_by`` makes it (a key
         naming the weights, and anything else the embedding depends on), computing (and

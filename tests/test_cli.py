@@ -287,6 +287,11 @@ def test_tampered_weights_are_refused_with_exit_2(run, tmp_path, kind):
     with pytest.raises(SystemExit) as exited:
         run("--weights", f"sound={weights}", "verify", _digit_file(7))
     assert exited.value.code == 2 and "'sound' is not a kind of key" in run.capsys.readouterr().err
+    named = tmp_path / "lr=0.1.safetensors"  # a file whose name holds a "=" is the digit model's
+    named.write_bytes(weights.read_bytes())
+    card_path(named).write_text(card_path(weights).read_text())
+    code, _, err = run("--weights", str(named), "verify", _digit_file(7))
+    assert code == 2 and str(named) in err and "SHA-256" in err  # read as a path, checked, refused
 
 
 def test_the_installed_command_runs_without_traceback(tmp_path):

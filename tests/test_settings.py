@@ -88,3 +88,10 @@ def test_folders_and_files_are_private(tmp_path):
     saved = save(config, Settings())
     assert stat.S_IMODE(data.stat().st_mode) == 0o700 and stat.S_IMODE(config.stat().st_mode) == 0o700
     assert stat.S_IMODE(saved.stat().st_mode) == 0o600
+
+
+def test_a_saved_pair_of_frames_settings_loads_as_it_was_saved(tmp_path):
+    wide = with_value(with_value(Settings(), "frames_window", 10), "frames_required", 8)
+    save(tmp_path, wide)  # frames_required is written before frames_window
+    loaded, warnings = load(tmp_path)
+    assert (loaded.frames_required, loaded.frames_window) == (8, 10) and warnings == []

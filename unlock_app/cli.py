@@ -289,13 +289,14 @@ def _weights(text: str) -> tuple[str, Path]:
     """``--weights [KIND=]PATH`` as (kind, path)."""
     from unlock_app.core.kinds import KINDS
 
-    kind, _, path = text.partition("=") if "=" in text.split("/")[0] else ("", "", text)
-    kind = kind or next(iter(KINDS))
-    if kind not in KINDS:
-        raise argparse.ArgumentTypeError(f"{kind!r} is not a kind of key: use {' or '.join(KINDS)}, as in object=PATH")
-    if not path:
-        raise argparse.ArgumentTypeError(f"{text!r} names no weights file")
-    return kind, Path(path)
+    kind, _, path = text.partition("=")
+    if kind in KINDS and path:
+        return kind, Path(path)
+    if "=" not in text or Path(text).exists():  # a file whose name holds a "=" is a path too
+        return next(iter(KINDS)), Path(text)
+    raise argparse.ArgumentTypeError(
+        f"{kind!r} is not a kind of key and {text!r} is no file: use {' or '.join(KINDS)}=PATH, as in object=PATH"
+    )
 
 
 def _positive_int(text: str) -> int:

@@ -19,7 +19,7 @@ import torch
 
 from unlock_app.core.decision import Policy
 from unlock_app.core.matching import Gallery
-from unlock_app.core.pipeline import Analysis, Models, analyse, load_galleries
+from unlock_app.core.pipeline import Analysis, Models, analyse, load_galleries, reference_embeddings
 from unlock_app.core.preprocess import Ink
 from unlock_app.core.tuning import Evidence, evidence, shipped_impostors
 
@@ -58,12 +58,12 @@ class EvidenceRequest:
     samples (:func:`tuning.evidence`), for the settings dialog."""
 
     kind: str
-    embeddings: np.ndarray
-    """float32 (N, D): each reference as enrolled."""
-    labels: tuple[str, ...]
+    store: object
+    """The reference store (:class:`enrollment.store.ReferenceStore`)."""
 
     def run(self, models: Models) -> Evidence:
-        return evidence(self.embeddings, list(self.labels), shipped_impostors(models[self.kind]))
+        embeddings, _, labels = reference_embeddings(self.store, models[self.kind])
+        return evidence(embeddings, labels, shipped_impostors(models[self.kind]))
 
 
 @dataclass(frozen=True)

@@ -158,6 +158,11 @@ def save_model(model: Network, card: ModelCard, weights: Path) -> None:
     card.write(card_path(weights))
 
 
+_RETIRED_COHORT = "digit_card_cohort"
+"""Object weights saved before 2026-12-03 also hold the embeddings of a cohort of digit
+cards (for floors the app no longer has); their hash still covers them, and they are left out."""
+
+
 def load_model(weights: Path, device: torch.device) -> tuple[Network, ModelCard]:
     """Load weights checked against their card, in eval mode on ``device``.
 
@@ -187,6 +192,7 @@ def load_model(weights: Path, device: torch.device) -> tuple[Network, ModelCard]
         state = load_file(str(weights))
     except Exception as error:  # safetensors raises its own error types for bad headers
         raise ModelError(f"{weights}: not a readable safetensors file ({error})") from None
+    state.pop(_RETIRED_COHORT, None)
     model = network(card.width, card.embedding_size)
     try:
         model.load_state_dict(state, strict=True)

@@ -222,7 +222,8 @@ def load(directory: Path) -> tuple[Settings, list[str]]:
     else:
         warnings.append(f"{path}: thresholds must be an object by kind of key, not {thresholds!r}; using the defaults")
     settings = _DEFAULTS
-    for key, value in raw.items():
+    # The window first: a saved frames_required may only fit the saved frames_window.
+    for key, value in sorted(raw.items(), key=lambda item: item[0] != "frames_window"):
         try:
             settings = with_value(settings, key, value)
         except SettingsError as error:

@@ -28,7 +28,6 @@ from enrollment.store import ReferenceStore
 from unlock_app.core.analysis import AnalysisService, EvidenceRequest
 from unlock_app.core.camera import list_cameras
 from unlock_app.core.kinds import KINDS
-from unlock_app.core.pipeline import reference_embeddings
 from unlock_app.core.settings import Settings, allowed_range
 from unlock_app.core.tuning import Evidence
 from unlock_app.ui.workers import Delivery
@@ -123,10 +122,7 @@ class SettingsDialog(QDialog):
         self.defaults = {kind: models[kind].threshold for kind in KINDS}
         self.evidence: dict[str, Evidence | None] = dict.fromkeys(KINDS)
         """By kind; None until the analysis service has measured it (off the GUI thread)."""
-        requests = []
-        for kind in KINDS:
-            embeddings, _, labels = reference_embeddings(store, models[kind])  # cached in the store
-            requests.append(EvidenceRequest(kind, embeddings, tuple(labels)))
+        requests = [EvidenceRequest(kind, store) for kind in KINDS]
         chosen = {kind: settings.threshold(kind) for kind in KINDS}
         self._use_default = {kind: chosen[kind] is None for kind in KINDS}
         self._values = {kind: chosen[kind] if chosen[kind] is not None else self.defaults[kind] for kind in KINDS}
