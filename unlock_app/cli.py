@@ -512,7 +512,7 @@ def _verify_camera(args: argparse.Namespace, profile: _Profile) -> int:
     freeze = freeze_detector_for(source, profile.settings.check_frozen_files)
     frames = with_subject = 0
     step, frozen, last = None, False, None
-    deadline = time.monotonic() + (args.timeout or profile.settings.attempt_timeout)
+    deadline = time.monotonic() + session.attempt.timeout  # the command lasts as long as one attempt
     service = AnalysisService(profile.models)
     try:
         for frame in frames_until(source, deadline):

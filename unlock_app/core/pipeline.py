@@ -105,10 +105,12 @@ def analyse(
     The step times are summed over the kinds.
     """
     kinds = [kind for kind in KINDS if len(galleries.get(kind, ())) > 0] or [next(iter(KINDS))]
-    later = [pool.submit(_analyse_kind, frame, kind, models, galleries, ink, policy) for kind in kinds[1:] if pool]
-    candidates = [_analyse_kind(frame, kinds[0], models, galleries, ink, policy)]
-    candidates += [_analyse_kind(frame, kind, models, galleries, ink, policy) for kind in kinds[1:] if not pool]
-    candidates += [future.result() for future in later]
+    if pool is None:
+        candidates = [_analyse_kind(frame, kind, models, galleries, ink, policy) for kind in kinds]
+    else:
+        later = [pool.submit(_analyse_kind, frame, kind, models, galleries, ink, policy) for kind in kinds[1:]]
+        candidates = [_analyse_kind(frame, kinds[0], models, galleries, ink, policy)]
+        candidates += [future.result() for future in later]
     best = max(candidates, key=lambda candidate: _strength(candidate, models))  # the first of equals
     return replace(
         best,
