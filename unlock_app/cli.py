@@ -295,7 +295,7 @@ def _weights(text: str) -> tuple[str, Path]:
     if "=" not in text or Path(text).exists():  # a file whose name holds a "=" is a path too
         return next(iter(KINDS)), Path(text)
     raise argparse.ArgumentTypeError(
-        f"{kind!r} is not a kind of key and {text!r} is no file: use {' or '.join(KINDS)}=PATH, as in object=PATH"
+        f"{kind!r} is not a kind of key and {text!r} is no file: use {' or '.join(f'{k}=PATH' for k in KINDS)}"
     )
 
 
