@@ -132,7 +132,7 @@ def test_a_card_with_another_digit_is_refused_for_a_card_key(models, card_key):
 def test_the_key_itself_and_other_objects_are_left_to_the_object_model(models, card_key):
     own = analyse(card_frames(9, 1, seed=82)[0], models, card_key)
     assert own.match is not None and not own.refused and own.result.label == "nine card"
-    thing = analyse(object_frames("a", 1, seed=83)[0], models, card_key)
+    thing = analyse(object_frames("a", 1, seed=84)[0], models, card_key)
     assert thing.subject.found and not thing.refused
 
 

@@ -73,6 +73,8 @@ def test_a_small_measurement_reports_every_set_and_check(models, world):
     for name, metrics in report["sets"].items():
         assert metrics["items"] == (8 if name == "objects" else 60) and metrics["attempts"] == 4
         assert metrics["one_shot"]["of"] > 0 and metrics["attempt_false_rejects"]["of"] > 0
+        assert ("keys_located" in metrics) == (name == "objects")
+    assert report["sets"]["objects"]["keys_located"]["of"] == 8
     frames_of = {what: entry["frames"] for what, entry in report["no_key"].items()}
     assert frames_of["empty"] == 2 and sum(frames_of.values()) == (8 if world == "unseen" else 2)
     assert set(report["cross_kind"]) == {

@@ -5,14 +5,14 @@ import pytest
 
 from unlock_app.core.camera import DemoCamera
 from unlock_app.core.kinds import KINDS
-from unlock_app.core.model_card import ModelCard, card_path, default_weights
+from unlock_app.core.model_card import ModelCard, card_path
 from unlock_app.core.settings import KEYS, Settings, with_value
 
 
 @pytest.mark.parametrize("name", list(KINDS))
 def test_a_kind_agrees_with_its_shipped_model_card(name):
     kind = KINDS[name]
-    card = ModelCard.read(card_path(default_weights(name)))
+    card = ModelCard.read(card_path(KINDS[name].shipped_weights))
     assert (card.kind, card.architecture, card.input_size) == (name, kind.architecture, kind.input_shape[0])
 
 

@@ -8,15 +8,10 @@ import pytest
 import torch
 from conftest import card_frames, object_frames
 
-from unlock_app.core.model import (
-    EmbeddingNet,
-    ObjectEmbeddingNet,
-    fold_batch_norms,
-    load_model,
-    resolve_device,
-    save_model,
-)
-from unlock_app.core.model_card import ModelCard, ModelError, card_path, default_weights
+from unlock_app.core.kinds import KINDS
+from unlock_app.core.model import EmbeddingNet, ObjectEmbeddingNet, load_model, resolve_device
+from unlock_app.core.model_card import ModelCard, ModelError, card_path
+from unlock_app.core.networks import fold_batch_norms, save_model
 
 
 @pytest.fixture
@@ -141,7 +136,7 @@ def test_on_cuda_the_shipped_models_embed_webcam_frames_as_on_the_cpu(models):
 
 
 def test_shipped_weights_load_and_embed(matcher):
-    assert default_weights().is_file()
+    assert KINDS["digit"].shipped_weights.is_file()
     embeddings = matcher.embed(np.zeros((2, 28, 28), np.float32))
     assert embeddings.shape == (2, matcher.card.embedding_size)
     assert 0 < matcher.threshold < 1

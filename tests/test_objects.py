@@ -176,17 +176,15 @@ def test_object_views_through_the_camera_are_rendered_and_found():
     assert cv2.cvtColor(scene.render_object(thing, rng), cv2.COLOR_BGR2GRAY).shape == (480, 640)
 
 
-@pytest.mark.parametrize("seed", [1, 2, 3])
+@pytest.mark.parametrize("seed", [0, 1, 2, 3])
 def test_an_object_before_a_busy_background_keeps_its_own_box(seed):
     # A patterned wall or a photograph behind: strong lines that run to the frame's edge
-    # join the object's outline, and its box must not become the room's. (Seed 0 shows
-    # the known limit: an object whose outline is much fainter than the lines is lost.)
+    # cross the object's outline, and its box must not become the room's.
     from unlock_app.core.camera import demo_object
 
     rng = np.random.default_rng(seed)
     thing = demo_object("acdef"[seed])
     look, pose = scene.random_object_look(rng), scene.random_object_pose(rng)
-    plain = preprocess_object(scene.render(thing, pose, replace(look, hand=False), np.random.default_rng(seed)))
     desk = look.desk.copy()
     height, width = desk.shape[:2]
     for y in (0.3, 0.55, 0.8):  # the edges of shelves, from wall to wall
@@ -194,7 +192,7 @@ def test_an_object_before_a_busy_background_keeps_its_own_box(seed):
     busy = preprocess_object(
         scene.render(thing, pose, replace(look, desk=desk, hand=False), np.random.default_rng(seed))
     )
-    assert plain.found and busy.found, busy.quality.reason
-    (bx, by, bw, bh), (px, py, pw, ph) = busy.box, plain.box
-    overlap = max(0, min(bx + bw, px + pw) - max(bx, px)) * max(0, min(by + bh, py + ph) - max(by, py))
-    assert overlap / (bw * bh + pw * ph - overlap) > 0.7
+    assert busy.found, busy.quality.reason
+    (bx, by, bw, bh), (tx, ty, tw, th) = busy.box, scene.outline_box(thing, pose, scene.FRAME_SIZE)
+    overlap = max(0, min(bx + bw, tx + tw) - max(bx, tx)) * max(0, min(by + bh, ty + th) - max(by, ty))
+    assert overlap / (bw * bh + tw * th - overlap) > 0.6

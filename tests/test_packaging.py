@@ -67,13 +67,13 @@ def test_installed_wheel_finds_its_weights(wheel, tmp_path):
     env = {**os.environ, "PYTHONPATH": str(target)}
     code = (
         "import unlock_app, sys\n"
-        "from unlock_app.core.model_card import default_weights\n"
+        "from unlock_app.core.kinds import KINDS\n"
         "from unlock_app.core.pipeline import Models\n"
         "from unlock_app.core.camera import demo_object\n"
         f"assert unlock_app.__file__.startswith({str(target)!r}), unlock_app.__file__\n"
         "m = Models('cpu')\n"
         "assert demo_object('a').shape == (160, 160, 4)\n"
-        "print(default_weights('object'))\n"
+        "print(KINDS['object'].shipped_weights)\n"
     )
     result = subprocess.run(
         [sys.executable, "-c", code], cwd=elsewhere, env=env, capture_output=True, text=True, timeout=120

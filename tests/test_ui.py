@@ -610,13 +610,14 @@ def test_an_unreadable_settings_file_is_named_and_the_defaults_used(tmp_path, mo
 
 @pytest.mark.parametrize("kind", ["digit", "object"])
 def test_tampered_weights_stop_the_app_before_any_window(tmp_path, monkeypatch, qtbot, kind):
-    from unlock_app.core.model_card import card_path, default_weights
+    from unlock_app.core.kinds import KINDS
+    from unlock_app.core.model_card import card_path
 
     weights = tmp_path / "w.safetensors"
-    data = bytearray(default_weights(kind).read_bytes())
+    data = bytearray(KINDS[kind].shipped_weights.read_bytes())
     data[100] ^= 0xFF
     weights.write_bytes(bytes(data))
-    card_path(weights).write_text(card_path(default_weights(kind)).read_text())
+    card_path(weights).write_text(card_path(KINDS[kind].shipped_weights).read_text())
     code, seen = _run_app(monkeypatch, tmp_path / "profile", "--weights", f"{kind}={weights}")
     assert code == 2 and "SHA-256" in seen["critical"] and "banner" not in seen
 

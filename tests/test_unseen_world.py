@@ -51,6 +51,22 @@ def test_the_key_is_in_the_frame_where_it_is_held(rooms):
     assert changed[: height // 8].mean() < 0.05
 
 
+def test_the_outline_box_is_where_the_key_is_drawn(rooms):
+    rng = np.random.default_rng(9)
+    key = np.zeros((100, 200, 4), np.uint8)
+    key[:, :] = (0, 0, 255, 255)  # a red bar, twice as wide as high
+    surface, scene = unseen_world.Surface(key), unseen_world.session(rng, rooms)
+    pose = unseen_world.Hold(centre=(0.5, 0.5), size=0.4, yaw=20, pitch=-10, roll=15)
+    x, y, w, h = unseen_world.outline_box(surface, pose, scene)
+    frame = unseen_world.capture(surface, pose, scene, rng).astype(np.int16)
+    redness = frame[:, :, 2] - frame[:, :, 1]
+    red = redness > np.percentile(redness, 99) / 2
+    inside = red[y : y + h, x : x + w].sum()
+    assert inside > 0.95 * red.sum() and inside > 0.6 * w * h
+    clip = unseen_world.held_clip(surface, scene, np.random.default_rng(2), 3)
+    assert len(clip) == 3 and all(box is not None and box[2] > box[3] for _, box in clip)
+
+
 def test_a_pen_retraces_a_digit_at_its_own_width():
     thin = unseen_world._retrace(digit(0), 300, 3)
     thick = unseen_world._retrace(digit(0), 300, 30)

@@ -116,6 +116,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     train = commands.add_parser("train", help="train a model from scratch (needs the 'train' extra)")
     train.add_argument("--kind", choices=kinds, default=kinds[0], help=f"which model (default {kinds[0]})")
+    train.add_argument(
+        "--locator",
+        action="store_true",
+        help="train the object locator (what finds an object key in a frame) instead of --kind's model",
+    )
     train.add_argument("--epochs", type=_positive_int, help="passes over the training inputs (default 14)")
     train.add_argument("--views", type=int, help="training-world frames per training item (default 5)")
     train.add_argument("--seed", type=int, help="random seed (default 0)")
@@ -279,10 +284,9 @@ class _Profile:
 def weights_of(args: argparse.Namespace) -> dict[str, Path]:
     """The weights files named on the command line, by kind (a kind left out: the shipped one)."""
     from unlock_app.core.kinds import KINDS
-    from unlock_app.core.model_card import default_weights
 
     named = dict([*args.weights, *([args.object_weights] if args.object_weights else [])])
-    return {kind: named.get(kind) or default_weights(kind) for kind in KINDS}
+    return {kind: named.get(kind) or KINDS[kind].shipped_weights for kind in KINDS}
 
 
 def _weights(text: str) -> tuple[str, Path]:
@@ -707,10 +711,13 @@ def _shown(profile: _Profile, key: str) -> str:
 
 
 def _train(args: argparse.Namespace) -> int:
-    from unlock_app.core.model import Embedder, resolve_device, save_model
+    from unlock_app.core.model import Embedder, resolve_device
+    from unlock_app.core.networks import save_model
     from unlock_app.lab import evaluation, training
 
     device = resolve_device(args.device or "auto")
+    if args.locator:
+        return _train_locator(args, device)
     output = Path(args.output or weights_of(args)[args.kind])
     config = training.config_for(args.kind, epochs=args.epochs, views=args.views, seed=args.seed, limit=args.limit)
     model, card = training.train(config, device)
@@ -728,6 +735,23 @@ def _train(args: argparse.Namespace) -> int:
     save_model(model, card, output)
     print(f"wrote {output} and {output.with_suffix('.json')}; threshold {card.threshold:.3f} ({card.threshold_rule})")
     print(f"measure it: unlock-app --weights {args.kind}={output} evaluate --kind {args.kind}")
+    return EXIT_OK
+
+
+def _train_locator(args: argparse.Namespace, device) -> int:
+    from dataclasses import replace
+
+    from unlock_app.core import locator, paths
+    from unlock_app.core.networks import save_model
+    from unlock_app.lab import locating
+
+    output = Path(args.output) if args.output else paths.bundled("weights") / locator.WEIGHTS
+    changes = {"epochs": args.epochs, "seed": args.seed, "frames": args.limit and 10 * args.limit}
+    config = replace(locating.LocatorConfig(), **{key: value for key, value in changes.items() if value})
+    model, card = locating.train(config, device)
+    card.threshold = locating.choose_threshold(model.cpu(), config)
+    save_model(model, card, output)
+    print(f"wrote {output} and {output.with_suffix('.json')}; presence threshold {card.threshold:.2f}")
     return EXIT_OK
 
 

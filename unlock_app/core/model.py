@@ -1,8 +1,5 @@
-"""The Siamese network's shared embedding and its weights file.
-
-Weights are safetensors (no pickle, so loading runs no code) beside a JSON model card
-that records the architecture and the SHA-256 of the weights; loading checks both.
-"""
+"""The Siamese network's shared embedding of each kind of key, and its weights file
+(checked against its card, :mod:`networks`)."""
 
 from __future__ import annotations
 
@@ -10,37 +7,26 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from safetensors.torch import load_file, save_file
 from torch import nn
-from torch.nn.utils.fusion import fuse_conv_bn_eval
 
-from unlock_app.core import paths
 from unlock_app.core.kinds import KINDS
 from unlock_app.core.kinds.digit import DIGIT
 from unlock_app.core.kinds.object import OBJECT
-from unlock_app.core.model_card import ModelCard, ModelError, card_path, sha256
+from unlock_app.core.model_card import ModelCard, ModelError, card_path
+from unlock_app.core.networks import conv_block, fit, fold_batch_norms, load_checked, opponent_colours
 from unlock_app.core.preprocess import INPUT_SIZE, OBJECT_INPUT_SIZE
-
-
-def _conv_block(inputs: int, outputs: int, kernel: int = 3, stride: int = 1) -> list[nn.Module]:
-    """Convolution (no bias: batch norm follows), batch norm, ReLU."""
-    return [
-        nn.Conv2d(inputs, outputs, kernel, stride=stride, padding=kernel // 2, bias=False),
-        nn.BatchNorm2d(outputs),
-        nn.ReLU(inplace=True),
-    ]
 
 
 def _trunk(first: list[nn.Module], width: int) -> nn.Sequential:
     """The conv stages both networks share after their first block: three poolings to 3x3."""
     return nn.Sequential(
         *first,
-        *_conv_block(width, width),
+        *conv_block(width, width),
         nn.MaxPool2d(2),
-        *_conv_block(width, 2 * width),
-        *_conv_block(2 * width, 2 * width),
+        *conv_block(width, 2 * width),
+        *conv_block(2 * width, 2 * width),
         nn.MaxPool2d(2),
-        *_conv_block(2 * width, 4 * width),
+        *conv_block(2 * width, 4 * width),
         nn.MaxPool2d(2),
     )
 
@@ -55,7 +41,7 @@ class EmbeddingNet(nn.Module):
 
     def __init__(self, width: int = 32, embedding_size: int = 64) -> None:
         super().__init__()
-        self.features = _trunk(_conv_block(1, width), width)
+        self.features = _trunk(conv_block(1, width), width)
         self.project = nn.Linear(4 * width * 3 * 3, embedding_size)
 
     def forward(self, batch: torch.Tensor) -> torch.Tensor:
@@ -80,11 +66,11 @@ class ObjectEmbeddingNet(nn.Module):
 
     def __init__(self, width: int = 32, embedding_size: int = 64) -> None:
         super().__init__()
-        self.features = _trunk(_conv_block(3, width, kernel=5, stride=2), width)
+        self.features = _trunk(conv_block(3, width, kernel=5, stride=2), width)
         self.project = nn.Linear(4 * width * 3 * 3, embedding_size)
 
     def forward(self, batch: torch.Tensor) -> torch.Tensor:
-        return self.project(self.features(_opponent_colours(batch)).flatten(1))
+        return self.project(self.features(opponent_colours(batch)).flatten(1))
 
     @staticmethod
     def to_batch(inputs: np.ndarray) -> torch.Tensor:
@@ -93,18 +79,6 @@ class ObjectEmbeddingNet(nn.Module):
         side = OBJECT_INPUT_SIZE
         array = np.asarray(inputs, np.float32).reshape(-1, side, side, 3)
         return torch.from_numpy(np.ascontiguousarray(array.transpose(0, 3, 1, 2)))
-
-
-def _opponent_colours(batch: torch.Tensor) -> torch.Tensor:
-    """BGR in [0, 1] to standardised lightness and two brightness-free opponent colours."""
-    blue, green, red = batch[:, 0:1], batch[:, 1:2], batch[:, 2:3]
-    lightness = 0.114 * blue + 0.587 * green + 0.299 * red
-    mean = lightness.mean((2, 3), keepdim=True)
-    spread = lightness.std((2, 3), keepdim=True)
-    level = mean.clamp_min(0.05)
-    return torch.cat(
-        [(lightness - mean) / (spread + 0.02), (red - green) / level, (blue - 0.5 * (red + green)) / level], 1
-    )
 
 
 _NETWORKS = {DIGIT.architecture: EmbeddingNet, OBJECT.architecture: ObjectEmbeddingNet}
@@ -133,31 +107,6 @@ def resolve_device(name: str) -> torch.device:
     raise ModelError(f"unknown device {name!r}: use auto, cpu or cuda")
 
 
-def fold_batch_norms(model: Network) -> Network:
-    """The model for inference, each batch norm folded into the convolution before it
-    (``fuse_conv_bn_eval``): the same function in fewer steps, about a tenth faster for
-    one frame on a CPU.  The model must be in eval mode; it is changed in place."""
-    layers: list[nn.Module] = []
-    for layer in model.features:
-        if isinstance(layer, nn.BatchNorm2d) and layers and isinstance(layers[-1], nn.Conv2d):
-            layers[-1] = fuse_conv_bn_eval(layers[-1], layer)
-        else:
-            layers.append(layer)
-    model.features = nn.Sequential(*layers)
-    return model
-
-
-def save_model(model: Network, card: ModelCard, weights: Path) -> None:
-    """Write the weights and their card; the card records the file's SHA-256."""
-    weights.parent.mkdir(parents=True, exist_ok=True)
-    temporary = weights.with_name(weights.name + ".tmp")
-    state = {name: tensor.detach().cpu().contiguous() for name, tensor in model.state_dict().items()}
-    save_file(state, str(temporary), metadata={"architecture": card.architecture})
-    paths.replace_atomic(temporary, weights)
-    card.sha256 = sha256(weights)
-    card.write(card_path(weights))
-
-
 _RETIRED_COHORT = "digit_card_cohort"
 """Object weights saved before 2026-12-03 also hold the embeddings of a cohort of digit
 cards (for floors the app no longer has); their hash still covers them, and they are left out."""
@@ -173,34 +122,16 @@ def load_model(weights: Path, device: torch.device) -> tuple[Network, ModelCard]
         tensors do not fit the architecture the card names.
     """
     weights = Path(weights)
-    if not weights.is_file():
-        raise ModelError(f"{weights}: weights file not found")
-    card = ModelCard.read(card_path(weights))
+    card, state = load_checked(weights)
     network = _NETWORKS.get(card.architecture)
     if network is None or card.kind not in KINDS:
         raise ModelError(
             f"{card_path(weights)}: architecture {card.architecture!r} for {card.kind!r} keys is not one of "
             f"{', '.join(_NETWORKS)}"
         )
-    actual = sha256(weights)
-    if actual != card.sha256:
-        raise ModelError(
-            f"{weights}: SHA-256 {actual[:12]}... does not match its model card "
-            f"({card.sha256[:12]}...); the file was changed or belongs to another card"
-        )
-    try:
-        state = load_file(str(weights))
-    except Exception as error:  # safetensors raises its own error types for bad headers
-        raise ModelError(f"{weights}: not a readable safetensors file ({error})") from None
     state.pop(_RETIRED_COHORT, None)
     model = network(card.width, card.embedding_size)
-    try:
-        model.load_state_dict(state, strict=True)
-    except RuntimeError as error:
-        first = str(error).splitlines()[0]
-        raise ModelError(
-            f"{weights}: tensors do not fit {card.architecture} as the card describes it ({first})"
-        ) from None
+    fit(model, state, weights, card)
     return model.to(device).eval(), card
 
 

@@ -1,7 +1,7 @@
 """A model card: the JSON beside a weights file that says what the weights are.
 
-Kept apart from :mod:`model` so that reading a card (a default threshold, say) does not
-import torch.
+Kept apart from the networks so that reading a card (a default threshold, say) does not
+import torch, and from the kinds of key, whose object finder reads one.
 """
 
 from __future__ import annotations
@@ -13,8 +13,6 @@ from pathlib import Path
 from typing import Any
 
 from unlock_app.core import paths
-from unlock_app.core.kinds import KINDS
-from unlock_app.core.kinds.digit import DIGIT
 
 
 class ModelError(RuntimeError):
@@ -28,10 +26,11 @@ class ModelCard:
     width: int = 32
     embedding_size: int = 64
     margin: float = 2.0
-    kind: str = DIGIT.name
-    architecture: str = DIGIT.architecture
-    input_size: int = DIGIT.input_shape[0]
-    similarity: str = "exp(-D), D the Euclidean distance between embeddings"
+    kind: str = "digit"
+    """The kind of key the model is for (:mod:`kinds`; a card older than objects has none)."""
+    architecture: str = "unlock-siamese-cnn-v1"
+    input_size: int = 28
+    similarity: str = ""
     threshold: float = 0.5
     threshold_rule: str = ""
     sha256: str = ""
@@ -63,11 +62,6 @@ class ModelCard:
 def card_path(weights: Path) -> Path:
     """The model card that belongs to a weights file: same name, ``.json``."""
     return weights.with_suffix(".json")
-
-
-def default_weights(kind: str = DIGIT.name) -> Path:
-    """The weights shipped with the application for a kind of key."""
-    return paths.bundled("weights") / KINDS[kind].weights
 
 
 def sha256(path: Path) -> str:

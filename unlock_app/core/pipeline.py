@@ -11,13 +11,13 @@ from pathlib import Path
 
 import numpy as np
 
+from unlock_app.core import locator
 from unlock_app.core.card_check import CardCheck
 from unlock_app.core.decision import FrameResult, Policy
 from unlock_app.core.kinds import KINDS
 from unlock_app.core.kinds.digit import DIGIT
 from unlock_app.core.matching import Gallery, Match, match
 from unlock_app.core.model import Embedder
-from unlock_app.core.model_card import default_weights
 from unlock_app.core.preprocess import Ink, Subject
 from unlock_app.core.settings import Settings
 
@@ -35,7 +35,10 @@ class Models:
 
     def __init__(self, device: str = "auto", weights: Mapping[str, Path | None] | None = None) -> None:
         weights = weights or {}
-        self.matchers = {kind: Embedder(weights.get(kind) or default_weights(kind), device) for kind in KINDS}
+        self.matchers = {kind: Embedder(weights.get(kind) or KINDS[kind].shipped_weights, device) for kind in KINDS}
+        # The object preprocessing's locator, loaded now: a missing or changed file stops the
+        # app here, with the file's name, not in the middle of a frame.
+        locator.shipped()
 
     def __getitem__(self, kind: str) -> Embedder:
         return self.matchers[kind]

@@ -41,16 +41,8 @@ _MIN_CONTRAST = 0.15
 _MIN_SUBJECT = 0.08
 _MAX_SUBJECT = 0.97
 _JOIN = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (5, 5))
-_JOIN_HALF = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (3, 3))
-_PAIR = np.ones((2, 2), np.uint8)
 _MIN_OBJECT_EDGE = 24.0
 _OBJECT_MARGIN = 1.15
-_HAND_CUT = 0.5
-_HAND_CUT_SIZE = 48
-_ABOVE_GROUND = 1.5
-_MIN_OBJECT_SHARE = 0.2
-_EDGE_MARGIN = 0.02
-_SOLID_OPENING = 0.16
 _OPPONENT = np.float32([[0.114, 0.587, 0.299, 0], [0, -0.5, 0.5, 128], [-0.5, 0.25, 0.25, 128]])
 """BGR to lightness and the halves of red - green and of yellow - blue, offset to fit 8 bits."""
 
@@ -157,11 +149,12 @@ def preprocess(frame: np.ndarray, ink: Ink = "dark", work_size: int = WORK_SIZE)
 def preprocess_object(frame: np.ndarray) -> Subject:
     """Find the object held up near the guide box and cut it out, colours and all.
 
-    The object is what stands out from its surroundings: edges in lightness or colour
-    stronger than the desk's own, joined into one piece near the centre, with the hand
-    that holds it cut off.  Its square crop (a margin included, the box's centre kept)
-    is scaled to 48x48 with no other normalisation: brightness, contrast and colour cast
-    are left to the object model, which was trained to ignore them.
+    A frame with nothing that stands out (no edge in lightness or colour near the centre
+    strong enough: an empty wall, a dark or covered lens) has no object.  Otherwise the
+    object locator (:mod:`locator`) says whether an object is held up and where its
+    outline lies; the box's square surroundings (a margin included, the box's centre
+    kept) are scaled to 48x48 with no other normalisation: brightness, contrast and
+    colour cast are left to the object model, which was trained to ignore them.
 
     Parameters
     ----------
@@ -186,108 +179,25 @@ def preprocess_object(frame: np.ndarray) -> Subject:
         return _nothing(problem)
 
     edges = _edge_strength(work)
-    search = _search_region(edges.shape)
-    sx, sy, sw, sh = search
+    sx, sy, sw, sh = _search_region(edges.shape)
     peak = _percentile(edges[sy : sy + sh : 2, sx : sx + sw : 2], 99)
     if peak < _MIN_OBJECT_EDGE:
         return _nothing("no object (nothing stands out)")
-    # What stands out: stronger than a third of the strongest edges near the centre, and
-    # than the desk's own grain and clutter (the edges along the frame's border).
-    ground = _percentile(_border(edges), 95)
-    level = max(_MIN_OBJECT_EDGE / 2, 0.3 * peak, _ABOVE_GROUND * ground)
-    # Pieces are found at half size: this precision is plenty, and a quarter of the pixels.
-    # The gaps closed there are as wide as a 9x9 disc would close at full size.
-    strong = _halved((edges > level).astype(np.uint8))
-    strong = cv2.morphologyEx(strong, cv2.MORPH_CLOSE, _JOIN)
-    half_search = tuple(v // 2 for v in search)
-    box = _subject_box(strong, half_search, None, _JOIN_HALF)
-    if box is None:
+    from unlock_app.core import locator  # torch: only once a frame is worth looking at
+
+    find = locator.shipped()
+    held, box = find(image)
+    if held < find.threshold:
         return _nothing("no object near the centre")
-    box = _without_hand(strong, box, half_search)
-    if _reaches_the_edge(box, strong.shape):
-        # Joined to the room's own strong edges (a patterned wall, a photograph behind):
-        # the object is the solid shape near the centre, once thin lines are opened away.
-        solid = _solid_piece(strong, half_search)
-        if solid is not None and not _reaches_the_edge(solid, strong.shape):
-            box = _without_hand(strong, solid, half_search)
-    x, y, w, h = (2 * v for v in box)
-    work_h, work_w = edges.shape
-    if max(w, h) < _MIN_SUBJECT * min(work_w, work_h):
+    _, _, w, h = box
+    if max(w, h) < _MIN_SUBJECT * min(width, height):
         return _nothing("object too small: hold it closer")
-    if w > _MAX_SUBJECT * work_w and h > _MAX_SUBJECT * work_h:
+    if w > _MAX_SUBJECT * width and h > _MAX_SUBJECT * height:
         return _nothing("no object (the whole frame is busy: noise or too close)")
-    sharpness = float(cv2.Laplacian(gray[y : y + h, x : x + w], cv2.CV_32F).var())
-    frame_box = (int(x / scale), int(y / scale), max(1, round(w / scale)), max(1, round(h / scale)))
-    area = (frame_box[2] * frame_box[3]) / float(width * height)
-    quality = Quality(True, "", min(1.0, peak / 255.0), sharpness, area)
-    return Subject(object_crop(image, frame_box), frame_box, quality)
-
-
-def _without_hand(strong: np.ndarray, box: tuple[int, int, int, int], search) -> tuple[int, int, int, int]:
-    """The object's own box within ``box``, leaving out the fingers and hand that hold it.
-
-    The outlines are filled in, so the object and the hand become solid shapes joined
-    only where a thumb overlaps the object; an opening with a disc half the box's short
-    side cuts that neck.  Only the box is opened: nothing outside it is the object, and an
-    opening costs its area times the disc's.  For that reason too a box more than
-    ``_HAND_CUT_SIZE`` pixels across is opened scaled down to that size (a card held
-    close: a third of the time, boxes within a few pixels of the full-size cut).  The
-    largest piece near the centre is the object, unless it is a small remnant (an
-    outline too faint to fill), when the whole box is kept.
-    """
-    x, y, w, h = box
-    filled = _filled(strong)[y : y + h, x : x + w]
-    shrink = min(1.0, _HAND_CUT_SIZE / min(w, h))
-    if shrink < 1:
-        small = cv2.resize(filled * np.uint8(255), None, fx=shrink, fy=shrink, interpolation=cv2.INTER_AREA)
-        filled = (small >= 128).astype(np.uint8)
-    side = max(3, int(_HAND_CUT * min(filled.shape))) | 1
-    disc = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (side, side))
-    opened = cv2.morphologyEx(filled, cv2.MORPH_OPEN, disc, borderType=cv2.BORDER_CONSTANT, borderValue=0)
-    count, _, stats, centroids = _pieces(opened)
-    if count <= 1:
-        return box
-    stats, centroids = stats / np.array([shrink] * 4 + [shrink**2]), centroids / shrink  # back to full size
-    area = stats[1:, cv2.CC_STAT_AREA]
-    best = _most_central(area, centroids[1:] + np.array([x, y]), search)
-    if area[best] < _MIN_OBJECT_SHARE * w * h:
-        return box
-    left, top, width, height = (round(v) for v in stats[1 + best, :4])
-    return x + left, y + top, min(width, w - left), min(height, h - top)
-
-
-def _reaches_the_edge(box: tuple[int, int, int, int], shape: tuple[int, int]) -> bool:
-    """Whether a box comes within 2% of the frame's short side of any of its edges."""
-    x, y, w, h = box
-    height, width = shape
-    margin = _EDGE_MARGIN * min(height, width)
-    return x <= margin or y <= margin or x + w >= width - margin or y + h >= height - margin
-
-
-def _solid_piece(strong: np.ndarray, search) -> tuple[int, int, int, int] | None:
-    """The box of the largest solid shape near the centre: outlines filled, then opened
-    with a disc a sixth of the search region's short side, which leaves a held object
-    (a closed outline, filled) and removes the lines and grain of a busy background."""
-    side = max(3, int(_SOLID_OPENING * min(search[2], search[3]))) | 1
-    disc = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (side, side))
-    opened = cv2.morphologyEx(_filled(strong), cv2.MORPH_OPEN, disc, borderType=cv2.BORDER_CONSTANT, borderValue=0)
-    _, _, stats, centroids = _pieces(opened)
-    cx, cy = centroids[1:, 0], centroids[1:, 1]
-    sx, sy, sw, sh = search
-    candidates = np.flatnonzero((cx >= sx) & (cx < sx + sw) & (cy >= sy) & (cy < sy + sh))
-    if candidates.size == 0:
-        return None
-    best = 1 + candidates[_most_central(stats[1:, cv2.CC_STAT_AREA][candidates], centroids[1:][candidates], search)]
-    x, y, w, h = stats[best, :4]
-    return int(x), int(y), int(w), int(h)
-
-
-def _filled(mask: np.ndarray) -> np.ndarray:
-    """A 0/1 mask with every closed outline filled in.  Flooded from a ring of background
-    put around it, so the outside is reached even when the frame's own corner is an edge."""
-    outside = cv2.copyMakeBorder(mask, 1, 1, 1, 1, cv2.BORDER_CONSTANT, value=0)
-    cv2.floodFill(outside, None, (0, 0), 1)
-    return mask | (1 - outside[1:-1, 1:-1])
+    wx, wy, ww, wh = (round(v * scale) for v in box)
+    sharpness = float(cv2.Laplacian(gray[wy : wy + max(wh, 1), wx : wx + max(ww, 1)], cv2.CV_32F).var())
+    quality = Quality(True, "", min(1.0, peak / 255.0), sharpness, (w * h) / float(width * height))
+    return Subject(object_crop(image, box), box, quality)
 
 
 def _most_central(area: np.ndarray, centroids: np.ndarray, search) -> int:
@@ -304,12 +214,6 @@ def _pieces(mask: np.ndarray) -> tuple[int, np.ndarray, np.ndarray, np.ndarray]:
     :class:`~unlock_app.core.pipeline.Models`) about three times faster than OpenCV's
     default, which only gains when split across threads."""
     return cv2.connectedComponentsWithStatsWithAlgorithm(mask, 8, cv2.CV_32S, cv2.CCL_GRANA)
-
-
-def _halved(mask: np.ndarray) -> np.ndarray:
-    """A 0/1 mask at half size, a pixel set where any of the four it covers is."""
-    height, width = mask.shape
-    return cv2.dilate(mask, _PAIR, anchor=(0, 0))[: height - height % 2 : 2, : width - width % 2 : 2].copy()
 
 
 def _border(image: np.ndarray) -> np.ndarray:

@@ -185,6 +185,21 @@ def render_object(thing: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return render(thing, random_object_pose(rng), random_object_look(rng), rng)
 
 
+def outline_box(thing: np.ndarray, pose: Pose, frame_size: tuple[int, int]) -> tuple[int, int, int, int] | None:
+    """Where ``render`` puts a card or object (BGRA: its alpha's outline) in a frame of
+    ``frame_size``: its box (x, y, w, h), or None when it falls outside the frame."""
+    width, height = frame_size
+    corners = _card_corners(pose, thing.shape[1], thing.shape[0], width, height)
+    if thing.shape[2] == 4:
+        source = np.float32([[0, 0], [thing.shape[1], 0], [thing.shape[1], thing.shape[0]], [0, thing.shape[0]]])
+        cover = cv2.warpPerspective(thing[:, :, 3], cv2.getPerspectiveTransform(source, corners), frame_size)
+        box = cv2.boundingRect((cover > 127).astype(np.uint8))
+    else:
+        low, high = np.clip(corners.min(0), 0, None), np.minimum(corners.max(0), [width, height])
+        box = (int(low[0]), int(low[1]), int(high[0] - low[0]), int(high[1] - low[1]))
+    return box if box[2] > 0 and box[3] > 0 else None
+
+
 def _card_corners(pose: Pose, card_w: int, card_h: int, width: int, height: int) -> np.ndarray:
     side = pose.size * height
     half_w, half_h = side * card_w / max(card_w, card_h) / 2, side * card_h / max(card_w, card_h) / 2

@@ -25,9 +25,7 @@ from __future__ import annotations
 
 import functools
 import math
-import os
 from collections.abc import Sequence
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -37,7 +35,7 @@ from unlock_app.core.decision import FrameResult, Policy, decide
 from unlock_app.core.kinds import KINDS
 from unlock_app.core.matching import key_similarities
 from unlock_app.core.model import Embedder
-from unlock_app.lab import digits, objects, worlds
+from unlock_app.lab import digits, objects, parallel, worlds
 from unlock_app.lab.sources import Part
 
 SETS = ("handwritten", "printed", "objects")
@@ -115,9 +113,25 @@ def _inputs(frame: np.ndarray, kind: str) -> np.ndarray | None:
     return subject.input if subject.found else None
 
 
+LOCATED_IOU = 0.5
+"""An object key counts as located when the box it was cut out by overlaps its outline's
+box by at least this intersection over union."""
+
+
+def _located(frame: np.ndarray, outline: worlds.Box | None) -> bool:
+    """Whether the object preprocessing's box is the object's (``LOCATED_IOU``)."""
+    box = KINDS["object"].preprocess(frame, "dark").box
+    if box is None or outline is None:
+        return False
+    (x, y, w, h), (ox, oy, ow, oh) = box, outline
+    overlap = max(0, min(x + w, ox + ow) - max(x, ox)) * max(0, min(y + h, oy + oh) - max(y, oy))
+    return overlap / (w * h + ow * oh - overlap) >= LOCATED_IOU
+
+
 def _render(job: tuple) -> tuple:
     """One job's frames, preprocessed: an item's enrolment frame, its probe frame (both
-    ways: for its own kind and the other), its attempt; or a frame with no key."""
+    ways: for its own kind and the other; for an object, also whether it was located),
+    its attempt; or a frame with no key."""
     world, name, part, index, total, role = job
     code = worlds.NOTHING.index(role) if name == "nothing" else role
     rng = np.random.default_rng([SEED[part], SETS.index(name) if name in SETS else 9, index, code, WORLD_CODE[world]])
@@ -129,8 +143,9 @@ def _render(job: tuple) -> tuple:
     if role == ENROL:
         return (_inputs(worlds.frames(world, key, rng, 1)[0], key.kind),)
     if role == PROBE:
-        frame = worlds.frames(world, key, rng, 1)[0]
-        return _inputs(frame, key.kind), _inputs(frame, other)
+        frame, outline = worlds.held_frames(world, key, rng, 1)[0]
+        located = _located(frame, outline) if key.kind == "object" else None
+        return _inputs(frame, key.kind), _inputs(frame, other), located
     return tuple(_inputs(frame, key.kind) for frame in worlds.frames(world, key, rng, ATTEMPT_FRAMES))
 
 
@@ -139,12 +154,7 @@ WORLD_CODE = {"training": 0, "unseen": 1}
 
 
 def _render_all(jobs: list[tuple], progress: str | None) -> list[tuple]:
-    workers = min(len(jobs), os.cpu_count() or 1)
-    from tqdm import tqdm
-
-    with ProcessPoolExecutor(workers) as pool:
-        results = pool.map(_render, jobs, chunksize=max(1, len(jobs) // (16 * workers)))
-        return list(tqdm(results, total=len(jobs), desc=progress, disable=progress is None, unit="job"))
+    return list(parallel.mapped(_render, jobs, progress, unit="job"))
 
 
 # --- measuring --------------------------------------------------------------------------
@@ -433,6 +443,8 @@ class Collected:
     identities)."""
     nothing: dict
     """Per kind of frame with no key: each frame's (digit input, object input)."""
+    located: dict
+    """Per set of object keys: whether each probe's object was located (``LOCATED_IOU``)."""
 
 
 def collect(
@@ -449,17 +461,19 @@ def collect(
         jobs += [(world, name, part, i, total, ATTEMPT) for i in range(min(sizes.attempts, count))]
     jobs += [(world, "nothing", part, i, 0, what) for what in worlds.NOTHING for i in range(sizes.nothing)]
     results = iter(_render_all(jobs, f"{world} world, {part} part" if progress else None))
-    rendered = {}
+    rendered, located = {}, {}
     for name in sets:
         count, identity = counts[name]
         enrol = [next(results)[0] for _ in range(count)]
         probes = [next(results) for _ in range(count)]
         attempts = [next(results) for _ in range(min(sizes.attempts, count))]
-        rendered[name] = (enrol, probes, attempts, identity)
+        rendered[name] = (enrol, [(own, cross) for own, cross, _ in probes], attempts, identity)
+        if name == "objects":
+            located[name] = [found for _, _, found in probes]
     nothing = {
         what: [frame for frame in (next(results) for _ in range(sizes.nothing)) if frame] for what in worlds.NOTHING
     }
-    return Collected(world, part, rendered, nothing)
+    return Collected(world, part, rendered, nothing, located)
 
 
 def measure(models: Models, collected: Collected, thresholds: dict[str, float], policy: Policy) -> dict:
@@ -477,6 +491,8 @@ def measure(models: Models, collected: Collected, thresholds: dict[str, float], 
         kind = KIND_OF_SET[name]
         metrics, keys = _measure_set(name, models, enrol, probes, attempts, identity, thresholds[kind], policy)
         report["sets"][name] = {"items": len(enrol), "attempts": len(attempts), **metrics}
+        if name in collected.located:
+            report["sets"][name]["keys_located"] = _rate(sum(collected.located[name]), len(collected.located[name]))
         keys_of[name] = keys
     report["no_key"] = {}
     for what, frames in collected.nothing.items():
@@ -550,8 +566,8 @@ def format_reports(reports: Sequence[dict]) -> str:
         f"{first['part']} part; thresholds "
         + ", ".join(f"{kind} {value:.3f}" for kind, value in first["thresholds"].items())
         + f"; policy {first['policy']}; keys enrolled from one frame",
-        f"{'set':12} {'world':9} {'keys':>5} {'found':>6} {'1-shot':>7} {'ROC AUC':>8} {'frame FRR':>10} "
-        f"{'frame opens':>12} {'attempt FRR':>12} {'attempt FAR':>22} {'attempt opens':>14}",
+        f"{'set':12} {'world':9} {'keys':>5} {'found':>6} {'located':>8} {'1-shot':>7} {'ROC AUC':>8} "
+        f"{'frame FRR':>10} {'frame opens':>12} {'attempt FRR':>12} {'attempt FAR':>22} {'attempt opens':>14}",
     ]
     for name in first["sets"]:
         for report in reports:
@@ -560,8 +576,10 @@ def format_reports(reports: Sequence[dict]) -> str:
                 lines.append(f"{name:12} {report['world']:9} {m['error']}")
                 continue
             far = m["attempt_false_accepts"]
+            located = f"{m['keys_located']['rate']:8.1%}" if "keys_located" in m else f"{'-':>8}"
             lines.append(
-                f"{name:12} {report['world']:9} {m['keys']:>5} {m['keys_found']:6.1%} {m['one_shot']['rate']:7.1%} "
+                f"{name:12} {report['world']:9} {m['keys']:>5} {m['keys_found']:6.1%} {located} "
+                f"{m['one_shot']['rate']:7.1%} "
                 f"{m['roc_auc']:8.4f} {m['frame_false_rejects']['rate']:10.1%} "
                 f"{m['frame_opens_another']['rate']:12.2%} "
                 f"{m['attempt_false_rejects']['rate']:12.1%} {far['rate']:9.3%} ({far['count']}/{far['of']}) "

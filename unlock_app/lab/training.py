@@ -20,10 +20,7 @@ Items, by kind (the training part of every source, :mod:`sources`):
 
 from __future__ import annotations
 
-import os
 import time
-from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, replace
 
 import numpy as np
@@ -32,11 +29,12 @@ import torch.nn.functional as F
 from torchvision.transforms import v2
 from tqdm import tqdm
 
+from unlock_app.core import locator
 from unlock_app.core.kinds import KINDS
 from unlock_app.core.model import EmbeddingNet, ObjectEmbeddingNet
 from unlock_app.core.model_card import ModelCard
 from unlock_app.core.preprocess import preprocess, preprocess_object
-from unlock_app.lab import digits, objects, sources, training_world
+from unlock_app.lab import digits, objects, parallel, sources, training_world
 
 TRAINING_GRID = 6
 """Training photographs are cut 6 by 6 for photo objects: 36 parts of each picture."""
@@ -138,7 +136,6 @@ def _varied(digit: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """A digit as another hand might write it: elastically deformed (half the time)."""
     if rng.random() < 0.5:
         return digit
-    torch.set_num_threads(1)  # in a worker process: torch's own threads would fight the other workers
     torch.manual_seed(int(rng.integers(2**31)))
     tensor = torch.from_numpy(digit.astype(np.float32) / 255)[None]
     return (_ELASTIC(tensor)[0].numpy() * 255).clip(0, 255).astype(np.uint8)
@@ -186,33 +183,15 @@ def training_inputs(config: TrainingConfig, progress: str | None = None) -> tupl
     matches nothing).  Deterministic for a seed, however the work is spread."""
     items = _digit_items(config) if config.kind == "digit" else _object_items(config)
     jobs = [(config.kind, source, index, config.views, config.seed) for source, index, _ in items]
-    workers = min(len(jobs), os.cpu_count() or 1) or 1
     inputs: list[np.ndarray] = []
     identity: list[int] = []
-    with ProcessPoolExecutor(workers) if workers > 1 else _InProcess() as pool:
-        results = pool.map(_inputs_of, jobs, chunksize=max(1, len(jobs) // (16 * workers)))
-        for (_, _, label), found in zip(
-            items, tqdm(results, total=len(jobs), desc=progress, disable=progress is None), strict=True
-        ):
-            inputs.extend(found)
-            identity.extend([label] * len(found))
+    for (_, _, label), found in zip(items, parallel.mapped(_inputs_of, jobs, progress), strict=True):
+        inputs.extend(found)
+        identity.extend([label] * len(found))
     shape = KINDS[config.kind].input_shape
     if not inputs:
         return np.zeros((0, *shape), np.float32), np.zeros(0, np.int64)
     return np.stack(inputs).astype(np.float32), np.asarray(identity, np.int64)
-
-
-class _InProcess:
-    """A stand-in for a process pool when there is one core (or one job)."""
-
-    def __enter__(self) -> _InProcess:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        return None
-
-    def map(self, function: Callable, items: list, chunksize: int = 1):
-        return map(function, items)
 
 
 # --- learning ---------------------------------------------------------------------------
@@ -357,12 +336,14 @@ def _card(config: TrainingConfig, model, inputs: int, steps: int, device: torch.
         data = (
             f"{config.objects} objects of the train part (unlock_app.lab.objects: procedural, photo cards, stickers, "
             f"logos; {objects.materials('train').describe()}); {config.digit_cards} handwritten and "
-            f"{config.digit_cards} printed digits of the train part drawn on cards, one object each"
+            f"{config.digit_cards} printed digits of the train part drawn on cards, one object each; every input "
+            f"cut out by the object locator ({locator.WEIGHTS}, SHA-256 {locator.shipped().card.sha256[:12]})"
         )
     return ModelCard(
         width=config.width,
         embedding_size=config.embedding_size,
         margin=config.margin,
+        similarity="exp(-D), D the Euclidean distance between embeddings",
         kind=kind,
         architecture=KINDS[kind].architecture,
         input_size=KINDS[kind].input_shape[0],

@@ -118,9 +118,17 @@ def digit_frame(digit: np.ndarray, rng: np.random.Generator) -> np.ndarray:
 
 def object_frame(thing: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """A training frame of an object (BGRA, or a BGR card) held up."""
+    return held_object(thing, rng)[0]
+
+
+def held_object(thing: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, tuple[int, int, int, int] | None]:
+    """A training frame of an object (BGRA, or a BGR card) held up, and the box (x, y, w, h)
+    its outline takes in it (None if the outline left the frame)."""
     scene_look = look(rng, "object")
-    frame = scene.render(thing, pose(rng, "object"), scene_look, rng)
-    return highlight(frame, rng) if rng.random() < 0.15 else frame
+    held = pose(rng, "object")
+    frame = scene.render(thing, held, scene_look, rng)
+    frame = highlight(frame, rng) if rng.random() < 0.15 else frame
+    return frame, scene.outline_box(thing, held, (frame.shape[1], frame.shape[0]))
 
 
 def photo_frame(rng: np.random.Generator) -> np.ndarray:

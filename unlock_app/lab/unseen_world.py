@@ -409,11 +409,7 @@ def _hold_up(radiance: np.ndarray, surface: Surface, pose: Hold, session: Sessio
     picture = surface.picture
     ph, pw = picture.shape[:2]
     corners = _corners(picture, pose, session)
-    source = np.float32([[0, 0], [pw, 0], [pw, ph], [0, ph]])
-    # The shutter rolls down the frame: rows exposed later see the key further along.
-    vx, _ = pose.velocity
-    skew = np.float32([[1, vx * session.shutter / height, -vx * session.shutter / 2], [0, 1, 0], [0, 0, 1]])
-    warp = skew @ cv2.getPerspectiveTransform(source, corners)
+    warp = _warp(picture, corners, pose, session)
     colour = _linear(picture[:, :, :3])
     lit = np.ones((ph, pw), np.float32)
     if pose.shadow:
@@ -442,6 +438,30 @@ def _hold_up(radiance: np.ndarray, surface: Surface, pose: Hold, session: Sessio
     radiance += layer * cover
     if session.hands and pose.fingers:
         _fingers(radiance, corners, pose, session, rng)
+
+
+def _warp(picture: np.ndarray, corners: np.ndarray, pose: Hold, session: Session) -> np.ndarray:
+    """The homography from the key's picture to the frame, the rolling shutter's skew included."""
+    ph, pw = picture.shape[:2]
+    source = np.float32([[0, 0], [pw, 0], [pw, ph], [0, ph]])
+    # The shutter rolls down the frame: rows exposed later see the key further along.
+    vx, _ = pose.velocity
+    height = session.size[1]
+    skew = np.float32([[1, vx * session.shutter / height, -vx * session.shutter / 2], [0, 1, 0], [0, 0, 1]])
+    return skew @ cv2.getPerspectiveTransform(source, corners)
+
+
+def outline_box(surface: Surface, pose: Hold, session: Session) -> tuple[int, int, int, int] | None:
+    """Where the key's outline lies in a frame of it held as ``pose``, bent by the lens as
+    the frame is: its box (x, y, w, h), or None when it is out of the frame.  For
+    measuring a finder against; the frame itself is made by :func:`capture`."""
+    picture = surface.picture
+    warp = _warp(picture, _corners(picture, pose, session), pose, session)
+    cover = cv2.warpPerspective(picture[:, :, 3].astype(np.float32) / 255, warp, session.size)
+    mx, my = _lens_maps(*session.size, round(session.distortion, 3), round(session.chroma_split, 4))[1]
+    bent = cv2.remap(cover, mx, my, cv2.INTER_LINEAR) > 0.5
+    box = cv2.boundingRect(bent.astype(np.uint8))
+    return box if box[2] > 0 and box[3] > 0 else None
 
 
 def _shadow_mask(width: int, height: int, rng: np.random.Generator) -> np.ndarray:
@@ -576,6 +596,13 @@ _TONE = _tone_curve()
 def clip(surface: Surface | None, session: Session, rng: np.random.Generator, frames: int) -> list[np.ndarray]:
     """A handheld stream: the key drifts and shakes a little from frame to frame, and the
     user settles it as the attempt goes on."""
+    return [frame for frame, _ in held_clip(surface, session, rng, frames)]
+
+
+def held_clip(
+    surface: Surface | None, session: Session, rng: np.random.Generator, frames: int
+) -> list[tuple[np.ndarray, tuple[int, int, int, int] | None]]:
+    """:func:`clip`, each frame with its key's :func:`outline_box` (None without a key)."""
     pose = hold(rng, surface)
     shots = []
     for _ in range(frames):
@@ -591,7 +618,8 @@ def clip(surface: Surface | None, session: Session, rng: np.random.Generator, fr
             roll=pose.roll + float(rng.normal(0, 0.6)),
             size=pose.size * float(np.exp(rng.normal(0, 0.01))),
         )
-        shots.append(capture(surface, pose, session, rng))
+        frame = capture(surface, pose, session, rng)
+        shots.append((frame, None if surface is None else outline_box(surface, pose, session)))
     return shots
 
 

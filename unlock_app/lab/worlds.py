@@ -49,12 +49,21 @@ class Key:
     glossy: bool = False
 
 
+Box = tuple[int, int, int, int]
+
+
 def frames(world: World, key: Key, rng: np.random.Generator, count: int) -> list[np.ndarray]:
     """``count`` BGR frames of one sitting in ``world``: the key held up and moving a
     little between frames (one frame: a snapshot)."""
+    return [frame for frame, _ in held_frames(world, key, rng, count)]
+
+
+def held_frames(world: World, key: Key, rng: np.random.Generator, count: int) -> list[tuple[np.ndarray, Box | None]]:
+    """:func:`frames`, each with the box (x, y, w, h) of the key's outline in it (None
+    where it left the frame)."""
     if world == "training":
         return _training_frames(key, rng, count)
-    return unseen_world.clip(_surface(key, rng), unseen_world.session(rng, _rooms()), rng, count)
+    return unseen_world.held_clip(_surface(key, rng), unseen_world.session(rng, _rooms()), rng, count)
 
 
 def nothing(world: World, what: str, rng: np.random.Generator) -> np.ndarray | None:
@@ -81,7 +90,7 @@ def _surface(key: Key, rng: np.random.Generator) -> unseen_world.Surface:
     return unseen_world.handwritten_card(key.image, rng)
 
 
-def _training_frames(key: Key, rng: np.random.Generator, count: int) -> list[np.ndarray]:
+def _training_frames(key: Key, rng: np.random.Generator, count: int) -> list[tuple[np.ndarray, Box | None]]:
     if key.kind == "object":
         look, pose, thing = scene.random_object_look(rng), scene.random_object_pose(rng), key.picture
     else:
@@ -89,6 +98,7 @@ def _training_frames(key: Key, rng: np.random.Generator, count: int) -> list[np.
         thing = scene.make_card(key.image, look)
     shots = []
     for _ in range(count):
-        shots.append(scene.render(thing, pose, look, rng))
+        frame = scene.render(thing, pose, look, rng)
+        shots.append((frame, scene.outline_box(thing, pose, (frame.shape[1], frame.shape[0]))))
         pose = scene.jitter(pose, rng, amount=3.0)
     return shots

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
+from unlock_app.core import paths
 from unlock_app.core.preprocess import Ink, Subject
 
 
@@ -41,3 +43,8 @@ class KeyKind:
     dialog takes a sample for blurred."""
     card_check: bool
     """Whether a match is also refused when the frame is a digit card (:mod:`card_check`)."""
+
+    @property
+    def shipped_weights(self) -> Path:
+        """The weights shipped with the application for this kind."""
+        return paths.bundled("weights") / self.weights
