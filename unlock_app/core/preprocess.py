@@ -165,7 +165,9 @@ def preprocess_object(frame: np.ndarray) -> Subject:
     -------
     Subject
         ``Subject.input`` is float32 (48, 48, 3), BGR in [0, 1], or None when nothing
-        stands out (an empty desk, a dark or covered lens, noise).  Never raises.
+        stands out (an empty desk, a dark or covered lens, noise).  Never raises on a frame;
+        the first frame that reaches the locator loads it, which raises ``ModelError`` if its
+        weights are missing or changed (the app loads it with the models, so it stops there).
     """
     image = to_bgr(frame)
     problem = _unusable(image)
