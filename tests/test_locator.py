@@ -77,3 +77,18 @@ def test_another_networks_weights_are_refused(tmp_path):
     card_path(weights).write_text(json.dumps({**card, "architecture": "unlock-object-cnn-v1"}))
     with pytest.raises(ModelError, match="is not unlock-object-locator-v1"):
         locator.Locator(weights)
+
+
+def test_a_box_at_the_frames_very_edge_stays_inside_and_preprocessing_takes_it(monkeypatch):
+    import torch
+
+    from unlock_app.core.preprocess import preprocess_object
+
+    found = locator.Locator(locator.paths.bundled("weights") / locator.WEIGHTS)
+    corner = torch.tensor([[20.0, 1.0, 1.0, 1.0, 1.0]])  # held up, a box of no size at the far corner
+    monkeypatch.setattr(found, "network", lambda batch: corner)
+    frame, _ = _held("b", 4)
+    held, (x, y, w, h) = found(frame)
+    assert held > 0.99 and x + w <= frame.shape[1] and y + h <= frame.shape[0] and w >= 1 and h >= 1
+    monkeypatch.setattr(locator, "shipped", lambda: found)
+    assert preprocess_object(frame).quality.reason == "object too small: hold it closer"

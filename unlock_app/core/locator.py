@@ -33,7 +33,7 @@ class LocatorNet(nn.Module):
     up, and its box as (x0, y0, x1, y1) fractions of the frame.
 
     Colour is converted as for the object model (:func:`~networks.opponent_colours`);
-    then a strided 5x5 stem and five more strided or plain 3x3 stages down to 3x4, and a
+    then a strided 5x5 stem and six more strided or plain 3x3 stages down to 3x4, and a
     linear head.
     """
 
@@ -95,12 +95,13 @@ class Locator:
     def __call__(self, image: np.ndarray) -> tuple[float, tuple[int, int, int, int]]:
         batch = LocatorNet.to_batch(LocatorNet.shrink(image)).contiguous(memory_format=torch.channels_last)
         with torch.inference_mode():
-            out = self.network(batch)[0].numpy()
+            out = self.network(batch)[0]
+            held = float(torch.sigmoid(out[0]))
         height, width = image.shape[:2]
-        x0, y0, x1, y1 = (out[1:] * np.float32([width, height, width, height])).round().astype(int)
-        x0, y0 = max(0, x0), max(0, y0)
+        x0, y0, x1, y1 = (out[1:].numpy() * np.float32([width, height, width, height])).round().astype(int)
+        x0, y0 = min(max(0, x0), width - 1), min(max(0, y0), height - 1)  # at least one pixel inside
         box = (int(x0), int(y0), int(max(1, min(x1, width) - x0)), int(max(1, min(y1, height) - y0)))
-        return float(1 / (1 + np.exp(-out[0]))), box
+        return held, box
 
 
 @functools.cache

@@ -197,6 +197,7 @@ def preprocess_object(frame: np.ndarray) -> Subject:
     if w > _MAX_SUBJECT * width and h > _MAX_SUBJECT * height:
         return _nothing("no object (the whole frame is busy: noise or too close)")
     wx, wy, ww, wh = (round(v * scale) for v in box)
+    wx, wy = min(wx, gray.shape[1] - 1), min(wy, gray.shape[0] - 1)
     sharpness = float(cv2.Laplacian(gray[wy : wy + max(wh, 1), wx : wx + max(ww, 1)], cv2.CV_32F).var())
     quality = Quality(True, "", min(1.0, peak / 255.0), sharpness, (w * h) / float(width * height))
     return Subject(object_crop(image, box), box, quality)
@@ -491,7 +492,6 @@ def _subject_box(
     strokes: np.ndarray,
     search: tuple[int, int, int, int],
     edge: np.ndarray | None,
-    join: np.ndarray = _JOIN,
 ) -> tuple[int, int, int, int] | None:
     """The box around the largest group of strokes centred in the search region.
 
@@ -500,7 +500,7 @@ def _subject_box(
     touching ``edge`` (the card's border) are fingers or shadows, never the key.
     """
     height, width = strokes.shape
-    joint = cv2.dilate(strokes, join)
+    joint = cv2.dilate(strokes, _JOIN)
     count, labels, stats, centroids = _pieces(joint)
     if count <= 1:
         return None

@@ -118,9 +118,8 @@ LOCATED_IOU = 0.5
 box by at least this intersection over union."""
 
 
-def _located(frame: np.ndarray, outline: worlds.Box | None) -> bool:
+def _located(box: worlds.Box | None, outline: worlds.Box | None) -> bool:
     """Whether the object preprocessing's box is the object's (``LOCATED_IOU``)."""
-    box = KINDS["object"].preprocess(frame, "dark").box
     if box is None or outline is None:
         return False
     (x, y, w, h), (ox, oy, ow, oh) = box, outline
@@ -144,8 +143,9 @@ def _render(job: tuple) -> tuple:
         return (_inputs(worlds.frames(world, key, rng, 1)[0], key.kind),)
     if role == PROBE:
         frame, outline = worlds.held_frames(world, key, rng, 1)[0]
-        located = _located(frame, outline) if key.kind == "object" else None
-        return _inputs(frame, key.kind), _inputs(frame, other), located
+        own = KINDS[key.kind].preprocess(frame, "dark")
+        located = _located(own.box, outline) if key.kind == "object" else None
+        return own.input if own.found else None, _inputs(frame, other), located
     return tuple(_inputs(frame, key.kind) for frame in worlds.frames(world, key, rng, ATTEMPT_FRAMES))
 
 
