@@ -520,23 +520,6 @@ def test_object_key_from_a_video_opens_for_that_object_only(run, tmp_path):
 
 
 @ON_EVERY_DEVICE
-def test_an_object_key_that_is_a_card_refuses_another_character(run, tmp_path):
-    views = []
-    for index, frame in enumerate(card_frames(9, 6, seed=90)):
-        views.append(str(tmp_path / f"view{index}.png"))
-        cv2.imwrite(views[-1], frame)
-    same = views.pop()  # the card a moment after it was enrolled
-    code, _, err = run("enroll", "--label", "nine", "--kind", "object", *views)
-    assert code == 0, err
-    other = tmp_path / "zero.png"
-    cv2.imwrite(str(other), card_frames(0, 1, seed=91)[0])
-    assert run("config", "thresholds.object", "0.001")[0] == 0  # only a match that reaches it is refused
-    code, out, _ = run("verify", "--json", str(other), str(same))
-    zero, nine = json.loads(out)
-    assert zero["decision"] == "deny" and zero["reason"] == "the character on the card is not nine's"
-    assert nine["decision"] == "unlock" and "reason" not in nine
-
-
 def test_object_key_from_image_files_and_one_kind_per_label(run, tmp_path):
     from unlock_app.core.camera import demo_object
     from unlock_app.core.tuning import demo_object_on_grey
@@ -593,7 +576,6 @@ def test_train_with_a_limit_writes_a_model_and_its_threshold(run, tmp_path, kind
     assert 0 < card["threshold"] < 1 and card["threshold_rule"] and card["kind"] == kind
     assert f"--weights {kind}={output} evaluate --kind {kind}" in out
     assert Embedder(output, "cpu").card.kind == kind  # it loads, its hash checked
-    assert len(card["prototypes"]) == (10 if kind == "digit" else 0)  # the card check's second question
 
 
 def test_a_changed_locator_is_refused_with_exit_2(run, tmp_path, monkeypatch):

@@ -74,7 +74,7 @@ def test_changed_weights_are_refused(tmp_path):
 def test_another_networks_weights_are_refused(tmp_path):
     weights = _copy(tmp_path)
     card = json.loads(card_path(weights).read_text())
-    card_path(weights).write_text(json.dumps({**card, "architecture": "unlock-object-cnn-v1"}))
+    card_path(weights).write_text(json.dumps({**card, "architecture": "unlock-object-cnn-v2"}))
     with pytest.raises(ModelError, match="is not unlock-object-locator-v1"):
         locator.Locator(weights)
 

@@ -35,6 +35,27 @@ def test_object_weights_round_trip_and_keep_their_kind(tmp_path):
     assert loaded_card.kind == "object" and isinstance(loaded, ObjectEmbeddingNet)
 
 
+def test_object_embeddings_lie_on_the_sphere_whatever_the_input():
+    torch.manual_seed(0)
+    model = ObjectEmbeddingNet(width=8, embedding_size=16).eval()
+    rng = np.random.default_rng(1)
+    inputs = np.stack(
+        [np.zeros((48, 48, 3)), np.ones((48, 48, 3)), rng.random((48, 48, 3)), rng.random((48, 48, 3)) * 0.1]
+    )
+    with torch.inference_mode():
+        lengths = model(ObjectEmbeddingNet.to_batch(inputs.astype(np.float32))).norm(dim=1)
+    assert torch.allclose(lengths, torch.full((4,), ObjectEmbeddingNet.RADIUS), atol=1e-5)
+
+
+def test_object_weights_of_the_unnormalised_architecture_are_refused(tmp_path):
+    path = tmp_path / "w.safetensors"
+    shutil.copy(KINDS["object"].shipped_weights, path)
+    card = json.loads(card_path(KINDS["object"].shipped_weights).read_text())
+    card_path(path).write_text(json.dumps({**card, "architecture": "unlock-object-cnn-v1"}))
+    with pytest.raises(ModelError, match="unlock-object-cnn-v1"):
+        load_model(path, torch.device("cpu"))
+
+
 def test_a_card_naming_an_unknown_architecture_is_refused(tmp_path):
     path = tmp_path / "w.safetensors"
     shutil.copy(KINDS["object"].shipped_weights, path)
@@ -81,9 +102,6 @@ def test_object_references_are_embedded_once_and_cached(models, tmp_path, monkey
 
     monkeypatch.setattr(models["object"], "embed", no_embedding)
     monkeypatch.setattr(models["digit"], "embed", no_embedding)
-    monkeypatch.setattr(
-        "unlock_app.core.card_check.read_references", lambda matcher, crops: np.full((len(crops), 1), np.nan)
-    )
     again = load_galleries(store, models)
     assert np.array_equal(again["object"].embeddings, galleries["object"].embeddings)
 

@@ -15,12 +15,12 @@ SUBJECT = Subject(np.zeros((28, 28), np.float32), (0, 0, 10, 10), Quality(True))
 NO_SUBJECT = Subject(None, None, Quality(False, "nothing stands out"))
 
 
-def _frame(score: float | None, label: str = "seven", kind: str = "digit", refused: str = "") -> Analysis:
+def _frame(score: float | None, label: str = "seven", kind: str = "digit") -> Analysis:
     """An analysed frame: a subject matched at ``score`` (None: no subject at all)."""
     if score is None:
         return Analysis(NO_SUBJECT, None, kind, 0.0, 0.0, 0.0)
     match = Match(1 if label == "seven" else 2, label, score, float(-np.log(score)), {label: score})
-    return Analysis(SUBJECT, match, kind, 0.0, 0.0, 0.0, refused)
+    return Analysis(SUBJECT, match, kind, 0.0, 0.0, 0.0)
 
 
 HIT, MISS, EMPTY = _frame(0.8), _frame(0.3), _frame(None)
@@ -83,11 +83,6 @@ def test_each_kind_is_held_to_its_own_threshold(session):
     almost = _frame(0.6, label="mug", kind="object")  # above the digits' 0.5, below the objects' 0.7
     assert not any(session.observe(almost, source="demo").ended for _ in range(4))
     assert session.observe(_frame(0.6), source="demo").decision.agreeing == 1
-
-
-def test_a_refused_match_never_counts(session):
-    refused = _frame(0.99, refused="the character on the card is not seven's")
-    assert not any(session.observe(refused, source="demo").decision.unlock for _ in range(5))
 
 
 @pytest.mark.parametrize("empty", [True, False], ids=["empty frames", "another key"])

@@ -108,15 +108,3 @@ def test_augmentation_changes_inputs_and_keeps_their_shape(kind):
     batch = torch.rand(shape)
     augmented = training._augmented(batch, training.augmentation(kind))
     assert augmented.shape == batch.shape and not torch.equal(augmented, batch)
-
-
-def test_digit_prototypes_are_each_digits_mean_embedding():
-    class FirstPixels:  # an "embedding": the first two pixels
-        def embed(self, images):
-            return images.reshape(len(images), -1)[:, 200:202]
-
-    prototypes = training.digit_prototypes(FirstPixels())
-    images, labels = digits.load_split().part("train")
-    pixels = images.reshape(len(images), -1)[:, 200:202].astype(np.float32) / 255
-    for label in range(10):
-        assert np.allclose(prototypes[label], pixels[labels == label].mean(0), atol=1e-6)

@@ -349,7 +349,6 @@ def _analyse_files(files: Sequence[str], profile: _Profile, galleries):
     from unlock_app.core.analysis import AnalysisService, FrameRequest
     from unlock_app.core.images import ImageError, load_image
 
-    policy = profile.policy
     with AnalysisService(profile.models) as service:
         for file in files:
             try:
@@ -357,7 +356,7 @@ def _analyse_files(files: Sequence[str], profile: _Profile, galleries):
             except ImageError as error:
                 yield file, None, error.reason
                 continue
-            yield file, service.analyse(FrameRequest(image, galleries, policy, ink="auto")), None
+            yield file, service.analyse(FrameRequest(image, galleries, ink="auto")), None
 
 
 # -- commands ------------------------------------------------------------------------
@@ -494,8 +493,6 @@ def _verify_images(args: argparse.Namespace, profile: _Profile) -> int:
             entry["reason"] = subject.quality.reason
         elif not enrolled:
             entry["reason"] = "nothing enrolled"
-        elif analysis.refused:
-            entry["reason"] = analysis.refused
         results.append(entry)
     _report(results, args.json, _verify_line)
     if session.locked_out:
@@ -526,7 +523,7 @@ def _verify_camera(args: argparse.Namespace, profile: _Profile) -> int:
                 if freeze.still and not frozen:
                     continue  # the same picture again is no new evidence
             last = frame
-            analysis = service.analyse(FrameRequest(frame, galleries, session.policy))
+            analysis = service.analyse(FrameRequest(frame, galleries))
             with_subject += analysis.subject.found
             if enrolled:
                 step = session.observe(analysis, source=args.camera, frame=frame, frozen=frozen)
@@ -725,10 +722,8 @@ def _train(args: argparse.Namespace) -> int:
     trained = Embedder(output, str(device))
     if args.kind == "digit":
         models = evaluation.Models(digit=trained, object=None)
-        card.prototypes = training.digit_prototypes(trained).astype(float).round(6).tolist()
     else:
-        reader = Embedder(weights_of(args)["digit"], str(device))
-        models = evaluation.Models(digit=reader, object=trained)
+        models = evaluation.Models(digit=None, object=trained)
     tuning = evaluation.QUICK_TUNING if args.limit else evaluation.TUNING
     card.threshold = evaluation.choose_threshold(models, args.kind, tuning, progress=True)
     card.threshold_rule = evaluation.THRESHOLD_RULE
@@ -759,8 +754,8 @@ def _evaluate(args: argparse.Namespace) -> int:
     from unlock_app.lab import evaluation
 
     profile = _Profile(args)
-    policy = profile.policy
     models = evaluation.Models(digit=profile.models["digit"], object=profile.models["object"])
+    policy = profile.policy
     thresholds = dict(policy.thresholds)
     sets = [name for name in evaluation.SETS if args.kind in ("all", evaluation.KIND_OF_SET[name])]
     worlds = ("training", "unseen") if args.world == "both" else (args.world,)

@@ -17,7 +17,6 @@ import cv2
 import numpy as np
 import torch
 
-from unlock_app.core.decision import Policy
 from unlock_app.core.matching import Gallery
 from unlock_app.core.pipeline import Analysis, Models, analyse, load_galleries, reference_embeddings
 from unlock_app.core.preprocess import Ink
@@ -48,7 +47,6 @@ class FrameRequest:
 
     frame: np.ndarray
     galleries: Mapping[str, Gallery]
-    policy: Policy | None = None
     ink: Ink = "dark"
 
 
@@ -96,7 +94,7 @@ class AnalysisService:
 
     def analyse(self, request: FrameRequest) -> Analysis:
         """Analyse a frame on the calling thread, its second kind of key on the pool."""
-        return analyse(request.frame, self.models, request.galleries, request.ink, request.policy, pool=self._pool)
+        return analyse(request.frame, self.models, request.galleries, request.ink, pool=self._pool)
 
     def submit(self, request: Request) -> Future:
         """Run a request on the pool; its future holds the result (or the error)."""

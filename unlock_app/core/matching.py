@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol
 
 import numpy as np
 import torch
@@ -55,9 +54,6 @@ class Gallery:
         The distinct labels, in sorted order.
     starts : numpy.ndarray
         int64 (L,): where each label's rows start in ``embeddings``.
-    veto : Veto or None
-        What may refuse a match with these keys whatever its score (object keys: the
-        card guard, :class:`~unlock_app.core.card_check.CardCheck`).
     """
 
     embeddings: np.ndarray
@@ -65,7 +61,6 @@ class Gallery:
     labels: tuple[str, ...]
     starts: np.ndarray
     norms: np.ndarray
-    veto: Veto | None = None
 
     @classmethod
     def build(cls, embeddings: np.ndarray, ids: list[int] | np.ndarray, labels: list[str]) -> Gallery:
@@ -85,15 +80,6 @@ class Gallery:
 
     def __len__(self) -> int:
         return len(self.ids)
-
-
-class Veto(Protocol):
-    """Something that may refuse a gallery's match, whatever its score."""
-
-    def why_refused(self, found: Match, crop: np.ndarray, reader) -> str:
-        """Why the frame whose model input is ``crop`` may not count for ``found`` (empty
-        when it may); ``reader`` is the digit model, for reading the crop."""
-        ...
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from unlock_app.core.kinds import KINDS
@@ -55,14 +56,21 @@ class EmbeddingNet(nn.Module):
 
 class ObjectEmbeddingNet(nn.Module):
     """The object model's shared branch: a (N, 3, 48, 48) BGR batch in [0, 1] to
-    (N, embedding_size) embeddings compared by Euclidean distance.
+    (N, embedding_size) embeddings on a sphere of radius ``RADIUS``, compared by
+    Euclidean distance.
 
     Colour is converted first, without learning: lightness standardised per image (so
     exposure and contrast do not matter) and two opponent-colour channels divided by
     the image's mean lightness (so the hue of a sticker counts, the brightness of the
     room does not).  Then a strided 5x5 stem (48 -> 24) and three conv stages
-    (24 -> 12 -> 6 -> 3), and a linear projection.
+    (24 -> 12 -> 6 -> 3), and a linear projection, scaled onto the sphere: only its
+    direction counts, so the loss cannot part impostors by growing lengths, and it held
+    up better in a camera world training never saw (docs/history.md).
     """
+
+    RADIUS = 2.0
+    """The sphere's radius: the contrastive margin (2) is then the distance between
+    embeddings 60 degrees apart."""
 
     def __init__(self, width: int = 32, embedding_size: int = 64) -> None:
         super().__init__()
@@ -70,7 +78,8 @@ class ObjectEmbeddingNet(nn.Module):
         self.project = nn.Linear(4 * width * 3 * 3, embedding_size)
 
     def forward(self, batch: torch.Tensor) -> torch.Tensor:
-        return self.project(self.features(opponent_colours(batch)).flatten(1))
+        embedding = self.project(self.features(opponent_colours(batch)).flatten(1))
+        return self.RADIUS * F.normalize(embedding, dim=1)
 
     @staticmethod
     def to_batch(inputs: np.ndarray) -> torch.Tensor:
@@ -161,11 +170,6 @@ class Embedder:
     def threshold(self) -> float:
         """The default similarity threshold recorded in the model card."""
         return float(self.card.threshold)
-
-    @property
-    def prototypes(self) -> np.ndarray | None:
-        """The digit prototypes the model card records, float32 (10, D), or None."""
-        return np.asarray(self.card.prototypes, np.float32) if self.card.prototypes else None
 
     def embed(self, inputs: np.ndarray) -> np.ndarray:
         """Embeddings of a batch.

@@ -38,9 +38,6 @@ class ModelCard:
     split: str = ""
     training: dict[str, Any] = field(default_factory=dict)
     metrics: dict[str, Any] = field(default_factory=dict)
-    prototypes: list[list[float]] = field(default_factory=list)
-    """Digit models: each digit's mean embedding over the training images, 0 to 9 (the
-    card check's second question, :mod:`card_check`)."""
 
     @classmethod
     def read(cls, path: Path) -> ModelCard:

@@ -12,10 +12,8 @@ from pathlib import Path
 import numpy as np
 
 from unlock_app.core import locator
-from unlock_app.core.card_check import CardCheck
 from unlock_app.core.decision import FrameResult, Policy
 from unlock_app.core.kinds import KINDS
-from unlock_app.core.kinds.digit import DIGIT
 from unlock_app.core.matching import Gallery, Match, match
 from unlock_app.core.model import Embedder
 from unlock_app.core.preprocess import Ink, Subject
@@ -62,8 +60,7 @@ class Analysis:
 
     ``subject`` and ``match`` are those of ``kind``: the kind of key the frame matched
     best (relative to each model's default threshold), or digits when nothing is
-    enrolled.  ``refused`` says why the match does not count, whatever its score (see
-    :mod:`card_check`), and is empty when it does."""
+    enrolled."""
 
     subject: Subject
     match: Match | None
@@ -71,16 +68,15 @@ class Analysis:
     preprocess_ms: float
     embed_ms: float
     match_ms: float
-    refused: str = ""
 
     def passes(self, threshold: float) -> bool:
         """Whether the frame's match counts at ``threshold``."""
-        return self.match is not None and not self.refused and self.match.score >= threshold
+        return self.match is not None and self.match.score >= threshold
 
     @property
     def result(self) -> FrameResult:
         """The frame as the unlock decision sees it."""
-        if not self.subject.found or self.match is None or self.refused:
+        if not self.subject.found or self.match is None:
             return FrameResult(found=self.subject.found, kind=self.kind)
         return FrameResult(True, self.match.reference_id, self.match.label, self.match.score, self.kind)
 
@@ -90,7 +86,6 @@ def analyse(
     models: Models,
     galleries: Mapping[str, Gallery],
     ink: Ink = "dark",
-    policy: Policy | None = None,
     pool: Executor | None = None,
 ) -> Analysis:
     """Preprocess a BGR frame for every kind of key enrolled and, where it shows a
@@ -101,18 +96,14 @@ def analyse(
     the first runs on this thread (OpenCV and PyTorch release the GIL, so on two cores a
     frame costs its slower chain and about 1.5 ms more, not the sum; without a pool, one
     after the other), and the kind further above its model's default threshold is kept.
-    A match with a key of a kind with the card check that is a card with a character is
-    refused when the frame's character is another (:mod:`card_check`); given the
-    ``policy``, only a match that reaches its threshold is checked (one below it cannot
-    count anyway, and reading the character costs about 1.5 ms).  ``ink`` is for digits.
-    The step times are summed over the kinds.
+    ``ink`` is for digits.  The step times are summed over the kinds.
     """
     kinds = [kind for kind in KINDS if len(galleries.get(kind, ())) > 0] or [next(iter(KINDS))]
     if pool is None:
-        candidates = [_analyse_kind(frame, kind, models, galleries, ink, policy) for kind in kinds]
+        candidates = [_analyse_kind(frame, kind, models, galleries, ink) for kind in kinds]
     else:
-        later = [pool.submit(_analyse_kind, frame, kind, models, galleries, ink, policy) for kind in kinds[1:]]
-        candidates = [_analyse_kind(frame, kinds[0], models, galleries, ink, policy)]
+        later = [pool.submit(_analyse_kind, frame, kind, models, galleries, ink) for kind in kinds[1:]]
+        candidates = [_analyse_kind(frame, kinds[0], models, galleries, ink)]
         candidates += [future.result() for future in later]
     best = max(candidates, key=lambda candidate: _strength(candidate, models))  # the first of equals
     return replace(
@@ -129,7 +120,6 @@ def _analyse_kind(
     models: Models,
     galleries: Mapping[str, Gallery],
     ink: Ink,
-    policy: Policy | None,
 ) -> Analysis:
     """:func:`analyse` for one kind of key."""
     started = time.perf_counter()
@@ -140,18 +130,15 @@ def _analyse_kind(
         embedding = models[kind].embed(subject.input)[0]
         embedded = time.perf_counter()
         found = match(embedding, galleries[kind])
-    counts = found is not None and (policy is None or found.score >= policy.threshold_for(kind))
-    veto = galleries[kind].veto if kind in galleries else None
-    refused = veto.why_refused(found, subject.input, models[DIGIT.name]) if counts and veto else ""
     matched = time.perf_counter()
     milliseconds = np.array([preprocessed - started, embedded - preprocessed, matched - embedded]) * 1e3
-    return Analysis(subject, found, kind, *milliseconds.tolist(), refused)
+    return Analysis(subject, found, kind, *milliseconds.tolist())
 
 
 def _strength(analysis: Analysis, models: Models) -> float:
     """How convincingly a frame matched: log of its score over the model's default
     threshold (scores of different models are compared this way, never directly)."""
-    if analysis.match is None or analysis.refused:
+    if analysis.match is None:
         return -1e9 if analysis.subject.found else -math.inf  # any match beats none, a subject beats none
     return math.log(max(analysis.match.score, 1e-300)) - math.log(models[analysis.kind].threshold)
 
@@ -163,14 +150,5 @@ def reference_embeddings(store, matcher: Embedder) -> tuple[np.ndarray, list[int
 
 
 def load_galleries(store, models: Models) -> dict[str, Gallery]:
-    """The store's references as one gallery per kind; a kind with the card check carries
-    its keys' readings (:mod:`card_check`)."""
-    galleries = {kind: Gallery.build(*reference_embeddings(store, models[kind])) for kind in KINDS}
-    for kind in (kind.name for kind in KINDS.values() if kind.card_check):
-        references = [reference for reference in store.references() if reference.kind == kind]
-        if references:
-            crops = np.stack([reference.input for reference in references])
-            labels = [reference.label for reference in references]
-            check = CardCheck.for_keys(labels, crops, models[DIGIT.name])
-            galleries[kind] = replace(galleries[kind], veto=check)
-    return galleries
+    """The store's references as one gallery per kind."""
+    return {kind: Gallery.build(*reference_embeddings(store, models[kind])) for kind in KINDS}

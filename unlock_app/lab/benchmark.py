@@ -8,7 +8,6 @@ import resource
 import sys
 import time
 from collections.abc import Mapping
-from dataclasses import replace
 from pathlib import Path
 
 import cv2
@@ -18,21 +17,19 @@ import torch
 from unlock_app.core import scene
 from unlock_app.core.analysis import AnalysisService, FrameRequest
 from unlock_app.core.camera import DEMO_OBJECTS, demo_digits, demo_object
-from unlock_app.core.card_check import CardCheck, read_cards
 from unlock_app.core.kinds import KINDS
 from unlock_app.core.matching import Gallery, match
 from unlock_app.core.model import Embedder, resolve_device
 from unlock_app.core.pipeline import Analysis, Models
-from unlock_app.core.preprocess import preprocess, preprocess_object
+from unlock_app.core.preprocess import preprocess
 
 REFERENCE_COUNTS = (10, 10_000)
 _BLOCK = 25
 
 
 def run(weights: Mapping[str, Path | None] | None, device: str, frames: int = 300, seed: int = 0) -> dict:
-    """Time the pipeline for digit keys, object keys, both enrolled at once, and object
-    keys that are cards with a digit (shown such cards: every frame takes the card
-    check).  Returns a JSON-able report (milliseconds unless named)."""
+    """Time the pipeline for digit keys, object keys and both enrolled at once.  Returns
+    a JSON-able report (milliseconds unless named)."""
     resolve_device(device)  # a device that is not there fails before the frames are rendered
     rng = np.random.default_rng(seed)
     digits = demo_digits()
@@ -41,7 +38,6 @@ def run(weights: Mapping[str, Path | None] | None, device: str, frames: int = 30
         "digit": [scene.render_digit(digits[int(rng.integers(10))], rng) for _ in range(frames)],
         "object": [scene.render_object(things[int(rng.integers(len(things)))], rng) for _ in range(frames)],
     }
-    clips["card"] = clips["digit"]
     clips["digit+object"] = [clip for pair in zip(clips["digit"], clips["object"], strict=True) for clip in pair][
         :frames
     ]
@@ -78,10 +74,6 @@ def _measure(service: AnalysisService, clips: dict, references: dict, started: f
         for count in REFERENCE_COUNTS:
             other = "object" if kind == "digit" else "digit"
             scenarios[f"{kind} {count}"] = (kind, {kind: gallery(kind, count), other: empty})
-    scenarios[f"object card keys {first}"] = (
-        "card",
-        {"digit": empty, "object": _card_keys(models, clips["card"], first)},
-    )
     scenarios[f"digit+object {first}+{first}"] = (
         "digit+object",
         {"digit": scenarios[f"digit {first}"][1]["digit"], "object": scenarios[f"object {first}"][1]["object"]},
@@ -128,20 +120,6 @@ def _measure(service: AnalysisService, clips: dict, references: dict, started: f
         report["references"][name] = summary
     report["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
     return report
-
-
-def _card_keys(models: Models, frames: list[np.ndarray], count: int) -> Gallery:
-    """``count`` object references of cards with a digit, with their card check.  Every
-    reference is read as a card, even one seen in light too coloured to count as pale
-    (:func:`card_check.read_references`): that would spare some frames the reading, and
-    this is the case where every frame takes it."""
-    views = (preprocess_object(frame) for frame in frames)
-    crops = np.stack([view.input for view in views if view.found][:count])
-    labels = [f"card {i % 10}" for i in range(len(crops))]
-    gallery = Gallery.build(models["object"].embed(crops), np.arange(len(crops)), labels)
-    digits = models["digit"]
-    cards = CardCheck.build(labels, read_cards(digits, crops), digits.threshold, digits.prototypes)
-    return replace(gallery, veto=cards)
 
 
 def _reference_inputs(keys: list[np.ndarray], kind: str, rng: np.random.Generator, count: int) -> np.ndarray:

@@ -2,7 +2,7 @@
 
 Keys are enrolled from one frame each; they are probed by single frames and by handheld
 attempts (short streams under the unlock policy), taken in other sittings, through the
-run-time preprocessing, models and card check.  Three sets of keys, each from one part
+run-time preprocessing and models.  Three sets of keys, each from one part
 of the content (:mod:`sources`: the reported numbers are the test part's, thresholds are
 chosen on the tune part):
 
@@ -30,7 +30,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from unlock_app.core.card_check import read_cards, read_references, refused
 from unlock_app.core.decision import FrameResult, Policy, decide
 from unlock_app.core.kinds import KINDS
 from unlock_app.core.matching import key_similarities
@@ -162,14 +161,11 @@ def _render_all(jobs: list[tuple], progress: str | None) -> list[tuple]:
 
 @dataclass(frozen=True)
 class Models:
-    """The models measured: the digit model, the object model; the digit model also reads
-    object keys' characters for the card check, as in the app."""
+    """The models measured: the digit model, the object model (None where a kind is not
+    measured)."""
 
-    digit: Embedder
-    object: Embedder
-    card_check: bool = True
-    """Whether object keys' card check applies (as in the app), or the object model
-    decides alone."""
+    digit: Embedder | None
+    object: Embedder | None
 
     def __getitem__(self, kind: str) -> Embedder:
         return self.digit if kind == "digit" else self.object
@@ -183,30 +179,6 @@ def _embed(matcher: Embedder, inputs: Sequence[np.ndarray | None], references: b
     if found:
         out[found] = matcher.embed(np.stack([inputs[i] for i in found]))
     return out[:, None] if references else out
-
-
-class _CardCheck:
-    """The object keys' card check, as the app applies it."""
-
-    def __init__(self, models: Models, crops: Sequence[np.ndarray | None]) -> None:
-        self.reader = models.digit
-        self.key_readings = self._read(crops, read_references)[:, None]
-
-    def _read(self, crops: Sequence[np.ndarray | None], how) -> np.ndarray:
-        out = np.full((len(crops), self.reader.card.embedding_size), np.nan, np.float32)
-        found = [i for i, crop in enumerate(crops) if crop is not None]
-        if found:
-            out[found] = how(self.reader, np.stack([crops[i] for i in found]))
-        return out
-
-    def apply(self, scores: np.ndarray, crops: Sequence[np.ndarray | None]) -> np.ndarray:
-        """``scores`` (Q, K) of frames whose object crops are ``crops``, with every match the
-        app would refuse set to 0 (a frame with an object that does not match)."""
-        readings = self._read(crops, read_cards)
-        refusal = refused(self.key_readings, readings, self.reader.threshold, self.reader.prototypes)
-        checked = scores.copy()
-        checked[refusal & ~np.isnan(scores)] = 0.0
-        return checked
 
 
 def unlocks(scores: np.ndarray, policy: Policy, threshold: float) -> np.ndarray:
@@ -295,10 +267,6 @@ def _measure_set(
     scores = key_similarities(_embed(matcher, probe_inputs), references)  # (probes, references); NaN: not found
     clip_frames = [frame for clip in attempts for frame in clip]
     clip_scores = key_similarities(_embed(matcher, clip_frames), references).reshape(len(attempts), ATTEMPT_FRAMES, -1)
-    guard = _CardCheck(models, enrol) if kind == "object" and models.card_check else None
-    if guard is not None:
-        scores = guard.apply(scores, probe_inputs)
-        clip_scores = guard.apply(clip_scores.reshape(len(clip_frames), -1), clip_frames).reshape(clip_scores.shape)
     enrolled = ~np.isnan(references).all((1, 2))
     found = np.array(
         [x is not None for x in enrol] + [x is not None for x in probe_inputs] + [x is not None for x in clip_frames]
@@ -317,7 +285,7 @@ def _measure_set(
     else:
         galleries = [np.flatnonzero(enrolled)]
         report.update(_object_keys(scores, clip_scores, enrolled, threshold, policy))
-    keys = {"references": references, "guard": guard, "galleries": galleries}
+    keys = {"references": references, "galleries": galleries}
     return report, keys
 
 
@@ -333,16 +301,13 @@ def _galleries(identity: np.ndarray, enrolled: np.ndarray, attempt_count: int) -
 
 
 def _pair_scores(name: str, models: Models, enrol: list, probes: list) -> tuple[np.ndarray, np.ndarray]:
-    """Every probe frame against every reference, as the app scores them (object keys with
-    their card check), and which references were enrolled."""
+    """Every probe frame against every reference, as the app scores them, and which
+    references were enrolled."""
     kind = KIND_OF_SET[name]
     matcher = models[kind]
     references = _embed(matcher, enrol, references=True)
     probe_inputs = [own for own, _ in probes]
-    scores = key_similarities(_embed(matcher, probe_inputs), references)
-    if kind == "object" and models.card_check:
-        scores = _CardCheck(models, enrol).apply(scores, probe_inputs)
-    return scores, ~np.isnan(references).all((1, 2))
+    return key_similarities(_embed(matcher, probe_inputs), references), ~np.isnan(references).all((1, 2))
 
 
 def _digit_keys(scores, clip_scores, identity, galleries, attempt_count, threshold, policy) -> dict:
@@ -421,8 +386,6 @@ def _opens(matcher_kind: str, models: Models, inputs: list, keys: dict, threshol
     matcher = models[matcher_kind]
     embedded = _embed(matcher, inputs)
     scores = key_similarities(embedded, keys["references"])
-    if keys["guard"] is not None:
-        scores = keys["guard"].apply(scores, inputs)
     opening = np.nan_to_num(scores, nan=0.0) >= threshold
     return {
         "frames": len(inputs),

@@ -373,11 +373,3 @@ def _card(config: TrainingConfig, model, inputs: int, steps: int, device: torch.
             "seconds": round(seconds, 1),
         },
     )
-
-
-def digit_prototypes(matcher) -> np.ndarray:
-    """Each digit's mean embedding over MNIST's training digits as image files, float32
-    (10, D): the card check's second question (:mod:`~unlock_app.core.card_check`)."""
-    images, labels = digits.load_split().part("train")
-    embeddings = matcher.embed(images.astype(np.float32) / 255)
-    return np.stack([embeddings[labels == digit].mean(0) for digit in range(10)]).astype(np.float32)

@@ -159,7 +159,7 @@ class MainWindow(QMainWindow):
 
         self.capture = CaptureThread(camera, self.buffer, settings.check_frozen_files)
         self.capture.state_changed.connect(self._on_camera_state)
-        self.inference = InferenceThread(self.buffer, self.analysis, self.galleries, self.policy)
+        self.inference = InferenceThread(self.buffer, self.analysis, self.galleries)
         self.inference.analysed.connect(self._on_analysed)
         # Painting and text run on their own clocks: compute happens per frame, but
         # text changing 30 times a second could not be read.
@@ -192,7 +192,7 @@ class MainWindow(QMainWindow):
     def reload_gallery(self) -> None:
         """Load the keys again after they changed; the analysis service embeds new ones.
         Meanwhile frames are matched against no key: a key just removed opens nothing."""
-        self.inference.use(galleries={})
+        self.inference.use({})
         self._galleries_request = GalleriesRequest(self.store)
         Delivery(self.analysis, self._galleries_request, self._on_galleries, self)
 
@@ -211,7 +211,7 @@ class MainWindow(QMainWindow):
             self.banner.setText(self.unusable)
             self.banner.setVisible(True)
             return
-        self.inference.use(galleries=self.galleries)
+        self.inference.use(self.galleries)
         self._thumbnails.clear()
         self.session.reset()
         self._update_first_run()
@@ -307,8 +307,6 @@ class MainWindow(QMainWindow):
         if analysis.passes(self.policy.threshold_for(analysis.kind)):
             return f"Match {analysis.match.score:.2f}, hold still", GREEN
         score = analysis.match.score if analysis.match else 0.0
-        if analysis.refused:
-            return f"No match: {analysis.refused} ({score:.2f})" + self._lockout_warning(), AMBER
         return f"No match ({score:.2f})" + self._lockout_warning(), AMBER
 
     def _lockout_warning(self) -> str:
@@ -379,7 +377,6 @@ class MainWindow(QMainWindow):
         self.settings = settings
         settings_module.save(self.config_dir, settings)
         self.session.configure(self.policy, settings.attempt_timeout, settings.snapshots)
-        self.inference.use(policy=self.policy)
         self._show_thresholds(self.policy)
         self._restart_idle_timer()
         if camera_changed and settings.camera:

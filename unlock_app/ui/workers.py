@@ -25,7 +25,6 @@ from unlock_app.core.camera import (
     LatestFrame,
     freeze_detector_for,
 )
-from unlock_app.core.decision import Policy
 from unlock_app.core.matching import Gallery
 from unlock_app.core.pipeline import Analysis
 
@@ -125,20 +124,18 @@ class Result:
 
 
 class InferenceThread(QThread):
-    """Analyses the newest captured frame, one at a time, with the current galleries and
-    policy (its thresholds say which matches are worth checking)."""
+    """Analyses the newest captured frame, one at a time, with the current galleries."""
 
     analysed = Signal()
     """A new result is waiting in ``take()``; at most one such signal is in flight."""
 
     def __init__(
-        self, buffer: LatestFrame, service: AnalysisService, galleries: dict[str, Gallery], policy: Policy, parent=None
+        self, buffer: LatestFrame, service: AnalysisService, galleries: dict[str, Gallery], parent=None
     ) -> None:
         super().__init__(parent)
         self.buffer = buffer
         self.service = service
         self._galleries = galleries
-        self._policy = policy
         self._stop = threading.Event()
         self._lock = threading.Lock()
         self._result: Result | None = None
@@ -146,11 +143,10 @@ class InferenceThread(QThread):
         self.paused = False
         """While True, frames are not analysed (a lockout stops matching)."""
 
-    def use(self, *, galleries: dict[str, Gallery] | None = None, policy: Policy | None = None) -> None:
-        """Analyse the next frames with these galleries or this policy (from the GUI thread)."""
+    def use(self, galleries: dict[str, Gallery]) -> None:
+        """Analyse the next frames with these galleries (from the GUI thread)."""
         with self._lock:
-            self._galleries = galleries if galleries is not None else self._galleries
-            self._policy = policy if policy is not None else self._policy
+            self._galleries = galleries
 
     def take(self) -> Result | None:
         """The newest result (None if none came since the last take)."""
@@ -171,7 +167,7 @@ class InferenceThread(QThread):
                 continue
             last = captured.index
             with self._lock:
-                request = FrameRequest(captured.frame, self._galleries, self._policy)
+                request = FrameRequest(captured.frame, self._galleries)
             analysis = self.service.analyse(request)
             with self._lock:
                 self._result = Result(captured, analysis, time.monotonic())

@@ -41,8 +41,6 @@ class KeyKind:
     min_sharpness: float
     """The variance of the Laplacian (``Quality.sharpness``) below which the enrollment
     dialog takes a sample for blurred."""
-    card_check: bool
-    """Whether a match is also refused when the frame is a digit card (:mod:`card_check`)."""
 
     @property
     def shipped_weights(self) -> Path:

@@ -15,5 +15,4 @@ DIGIT = KeyKind(
     capture_spacing=3,
     capture_gap_s=0.6,
     min_sharpness=20.0,
-    card_check=False,
 )

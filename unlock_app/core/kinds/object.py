@@ -18,7 +18,7 @@ OBJECT = KeyKind(
     input_shape=(OBJECT_INPUT_SIZE, OBJECT_INPUT_SIZE, 3),
     preprocess=_preprocess,
     weights="siamese_objects.safetensors",
-    architecture="unlock-object-cnn-v1",
+    architecture="unlock-object-cnn-v2",
     # A third of a second at 30 fps between views: time to turn the object a little, so
     # that the views differ.
     capture_spacing=10,
@@ -26,5 +26,4 @@ OBJECT = KeyKind(
     # None at all: a smooth object (a plain coin, a grey tag) has a low Laplacian variance however
     # sharp it is (5 to 58 for one demo object across lighting), so it would never be taken.
     min_sharpness=0.0,
-    card_check=True,
 )
