@@ -165,19 +165,3 @@ def test_with_both_kinds_enrolled_a_failure_in_either_kind_reaches_the_caller(mo
     frame = object_frames("a", 1, seed=30)[0] if failing == "object" else card_frames(7, 1, seed=31, index=1)[0]
     with pytest.raises(RuntimeError, match=f"{failing} model failed"):
         analyse(frame, models, galleries)
-
-
-def test_object_weights_saved_with_the_retired_cohort_still_load(models, tmp_path):
-    from safetensors.torch import load_file, save_file
-
-    from unlock_app.core.model import Embedder
-    from unlock_app.core.model_card import sha256
-
-    path = tmp_path / "old.safetensors"
-    state = load_file(str(KINDS["object"].shipped_weights))
-    state["digit_card_cohort"] = torch.zeros((8, 64))  # as train --kind object wrote them before 2026-12-03
-    save_file(state, str(path), metadata={"architecture": OBJECT.architecture})
-    fields = json.loads(card_path(KINDS["object"].shipped_weights).read_text())
-    card_path(path).write_text(json.dumps({**fields, "sha256": sha256(path)}))
-    crop = preprocess_object(object_frames("a", 1, seed=5)[0]).input
-    assert np.allclose(Embedder(path, "cpu").embed(crop), models["object"].embed(crop), atol=1e-5)

@@ -116,11 +116,6 @@ def resolve_device(name: str) -> torch.device:
     raise ModelError(f"unknown device {name!r}: use auto, cpu or cuda")
 
 
-_RETIRED_COHORT = "digit_card_cohort"
-"""Object weights saved before 2026-12-03 also hold the embeddings of a cohort of digit
-cards (for floors the app no longer has); their hash still covers them, and they are left out."""
-
-
 def load_model(weights: Path, device: torch.device) -> tuple[Network, ModelCard]:
     """Load weights checked against their card, in eval mode on ``device``.
 
@@ -138,7 +133,6 @@ def load_model(weights: Path, device: torch.device) -> tuple[Network, ModelCard]
             f"{card_path(weights)}: architecture {card.architecture!r} for {card.kind!r} keys is not one of "
             f"{', '.join(_NETWORKS)}"
         )
-    state.pop(_RETIRED_COHORT, None)
     model = network(card.width, card.embedding_size)
     fit(model, state, weights, card)
     return model.to(device).eval(), card

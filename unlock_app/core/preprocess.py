@@ -103,7 +103,7 @@ def guide_box(width: int, height: int) -> tuple[int, int, int, int]:
     return (width - side) // 2, (height - side) // 2, side, side
 
 
-def preprocess(frame: np.ndarray, ink: Ink = "dark", work_size: int = WORK_SIZE) -> Subject:
+def preprocess(frame: np.ndarray, ink: Ink = "dark") -> Subject:
     """Find the subject in a frame and turn it into the model's input.
 
     Parameters
@@ -117,8 +117,6 @@ def preprocess(frame: np.ndarray, ink: Ink = "dark", work_size: int = WORK_SIZE)
         "auto", for image files: "light" for an image with a black border (as MNIST
         images have), else "dark"; when that finds no subject, the other is tried.
         Camera frames do not use "auto": a user may hold up anything.
-    work_size : int
-        The long side, in pixels, the frame is searched at.
 
     Returns
     -------
@@ -132,7 +130,7 @@ def preprocess(frame: np.ndarray, ink: Ink = "dark", work_size: int = WORK_SIZE)
     if problem:
         return _nothing(problem)
     height, width = gray.shape
-    work, scale = _working_copy(gray, work_size)
+    work, scale = _working_copy(gray, WORK_SIZE)
     problem = _plain(work)
     if problem:
         return _nothing(problem)

@@ -167,7 +167,7 @@ class Models:
     digit: Embedder | None
     object: Embedder | None
 
-    def __getitem__(self, kind: str) -> Embedder:
+    def __getitem__(self, kind: str) -> Embedder | None:
         return self.digit if kind == "digit" else self.object
 
 
