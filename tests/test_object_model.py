@@ -47,15 +47,6 @@ def test_object_embeddings_lie_on_the_sphere_whatever_the_input():
     assert torch.allclose(lengths, torch.full((4,), ObjectEmbeddingNet.RADIUS), atol=1e-5)
 
 
-def test_object_weights_of_the_unnormalised_architecture_are_refused(tmp_path):
-    path = tmp_path / "w.safetensors"
-    shutil.copy(KINDS["object"].shipped_weights, path)
-    card = json.loads(card_path(KINDS["object"].shipped_weights).read_text())
-    card_path(path).write_text(json.dumps({**card, "architecture": "unlock-object-cnn-v1"}))
-    with pytest.raises(ModelError, match="unlock-object-cnn-v1"):
-        load_model(path, torch.device("cpu"))
-
-
 def test_a_card_naming_an_unknown_architecture_is_refused(tmp_path):
     path = tmp_path / "w.safetensors"
     shutil.copy(KINDS["object"].shipped_weights, path)

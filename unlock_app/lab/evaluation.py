@@ -262,9 +262,8 @@ def _measure_set(
     """The metrics of one set, and what the cross-kind and no-key checks need of it."""
     kind = KIND_OF_SET[name]
     matcher = models[kind]
-    references = _embed(matcher, enrol, references=True)  # (N, 1, D)
+    references, scores = _pair_scores(matcher, enrol, probes)
     probe_inputs = [own for own, _ in probes]
-    scores = key_similarities(_embed(matcher, probe_inputs), references)  # (probes, references); NaN: not found
     clip_frames = [frame for clip in attempts for frame in clip]
     clip_scores = key_similarities(_embed(matcher, clip_frames), references).reshape(len(attempts), ATTEMPT_FRAMES, -1)
     enrolled = ~np.isnan(references).all((1, 2))
@@ -300,14 +299,11 @@ def _galleries(identity: np.ndarray, enrolled: np.ndarray, attempt_count: int) -
     return [np.array([rng.choice(c) for c in candidates]) for _ in range(DRAWS)]
 
 
-def _pair_scores(name: str, models: Models, enrol: list, probes: list) -> tuple[np.ndarray, np.ndarray]:
-    """Every probe frame against every reference, as the app scores them, and which
-    references were enrolled."""
-    kind = KIND_OF_SET[name]
-    matcher = models[kind]
+def _pair_scores(matcher: Embedder, enrol: list, probes: list) -> tuple[np.ndarray, np.ndarray]:
+    """Each key's reference embedding, (N, 1, D), and every probe frame's similarity to
+    each key, (probes, N): NaN where the probe's key was not found, as the app scores them."""
     references = _embed(matcher, enrol, references=True)
-    probe_inputs = [own for own, _ in probes]
-    return key_similarities(_embed(matcher, probe_inputs), references), ~np.isnan(references).all((1, 2))
+    return references, key_similarities(_embed(matcher, [own for own, _ in probes]), references)
 
 
 def _digit_keys(scores, clip_scores, identity, galleries, attempt_count, threshold, policy) -> dict:
@@ -505,8 +501,9 @@ def choose_threshold(models: Models, kind: str, sizes: Sizes = TUNING, progress:
     sets = [name for name in SETS if KIND_OF_SET[name] == kind]
     collected = collect("training", "tune", sizes, sets, progress)
     impostor = []
-    for name, (enrol, probes, _, identity) in collected.sets.items():
-        scores, enrolled = _pair_scores(name, models, enrol, probes)
+    for enrol, probes, _, identity in collected.sets.values():
+        references, scores = _pair_scores(models[kind], enrol, probes)
+        enrolled = ~np.isnan(references).all((1, 2))
         different = (identity[:, None] != identity[None, :]) & enrolled[None, :] & ~np.isnan(scores)
         impostor.append(scores[different])
     return threshold_for_far(np.concatenate(impostor))

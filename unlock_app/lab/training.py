@@ -320,10 +320,10 @@ def train(
         bar.set_postfix(loss=f"{loss.item():.4f}", refresh=False)
     torch.use_deterministic_algorithms(deterministic)
     model.eval()
-    return model, _card(config, model, len(inputs), total, device, time.perf_counter() - started)
+    return model, _card(config, len(inputs), total, device, time.perf_counter() - started)
 
 
-def _card(config: TrainingConfig, model, inputs: int, steps: int, device: torch.device, seconds: float) -> ModelCard:
+def _card(config: TrainingConfig, inputs: int, steps: int, device: torch.device, seconds: float) -> ModelCard:
     kind = config.kind
     if kind == "digit":
         data = (
