@@ -163,7 +163,9 @@ class ReferenceStore:
             )
             self._db.execute(f"PRAGMA user_version={_SCHEMA_VERSION}")
 
+    @_one_at_a_time
     def close(self) -> None:
+        # Under the lock: closing SQLite while another thread is inside a query crashes it.
         self._db.close()
 
     def __enter__(self) -> ReferenceStore:

@@ -19,7 +19,8 @@ def saved(tmp_path):
     torch.manual_seed(0)
     model = EmbeddingNet(width=8, embedding_size=16).eval()
     path = tmp_path / "w.safetensors"
-    save_model(model, ModelCard(width=8, embedding_size=16, threshold=0.4), path)
+    card = ModelCard(width=8, embedding_size=16, architecture=KINDS["digit"].architecture, threshold=0.4)
+    save_model(model, card, path)
     return model, path
 
 

@@ -2,6 +2,7 @@
 
 import sqlite3
 import stat
+import threading
 
 import numpy as np
 import pytest
@@ -90,6 +91,34 @@ def test_embeddings_are_cached_per_weights(tmp_path):
     assert calls == [2, 1]  # only the new one
     store.embeddings("digit", "sha-2", embed)
     assert calls == [2, 1, 3]  # new weights: all again
+
+
+def test_closing_waits_for_a_query_in_flight(tmp_path):
+    # The analysis thread may still be embedding references when the app closes the store.
+    store = ReferenceStore(tmp_path)
+    store.add("seven", "digit", [_item(0.1)])
+    started, proceed = threading.Event(), threading.Event()
+
+    def slow_embed(inputs):
+        started.set()
+        proceed.wait()
+        return np.ones((len(inputs), 4), np.float32)
+
+    results = []
+    reader = threading.Thread(target=lambda: results.append(store.embeddings("digit", "w", slow_embed)), daemon=True)
+    reader.start()
+    started.wait()
+    closer = threading.Thread(target=store.close, daemon=True)
+    closer.start()
+    closer.join(0.2)
+    held_back = closer.is_alive()
+    proceed.set()
+    reader.join(10)
+    closer.join(10)
+    assert held_back  # close waited until the query was done
+    assert results[0][1] and results[0][2] == ["seven"]
+    with pytest.raises(sqlite3.ProgrammingError):
+        store.references()
 
 
 def test_empty_store_has_no_embeddings(tmp_path):

@@ -725,6 +725,16 @@ def test_enrollment_dialog_has_room_for_its_warnings_from_the_start(qtbot, model
     store.close()
 
 
+def test_settings_dialog_opens_on_the_kind_of_key_enrolled(qtbot, models, analysis, profile):
+    store = ReferenceStore(profile)
+    store.add("badge", "object", _object_views("c"))
+    dialog = SettingsDialog(settings=Settings(), analysis=analysis, store=store, on_threshold=lambda kind, value: None)
+    qtbot.addWidget(dialog)
+    assert dialog.kind.currentData() == "object" and "object model" in dialog.use_default.text()
+    assert dialog.threshold == dialog.defaults["object"]
+    store.close()
+
+
 def test_settings_dialog_says_why_false_rejects_are_missing_for_single_sample_keys(qtbot, models, analysis, profile):
     store = ReferenceStore(profile)
     store.add("seven", "digit", from_images([DIGITS / "7_0.png"]))

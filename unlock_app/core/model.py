@@ -131,7 +131,8 @@ def load_model(weights: Path, device: torch.device) -> tuple[Network, ModelCard]
     if network is None or card.kind not in KINDS:
         raise ModelError(
             f"{card_path(weights)}: architecture {card.architecture!r} for {card.kind!r} keys is not one of "
-            f"{', '.join(_NETWORKS)}"
+            f"{', '.join(_NETWORKS)} (weights of an older version: retrain them with unlock-app train --kind "
+            f"{card.kind if card.kind in KINDS else 'K'})"
         )
     model = network(card.width, card.embedding_size)
     fit(model, state, weights, card)

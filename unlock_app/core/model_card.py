@@ -28,7 +28,8 @@ class ModelCard:
     margin: float = 2.0
     kind: str = "digit"
     """The kind of key the model is for (:mod:`kinds`; a card older than objects has none)."""
-    architecture: str = "unlock-siamese-cnn-v1"
+    architecture: str = ""
+    """The network the weights fit (:mod:`kinds`, or the locator's); loading refuses others."""
     input_size: int = 28
     similarity: str = ""
     threshold: float = 0.5

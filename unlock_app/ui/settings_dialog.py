@@ -126,11 +126,15 @@ class SettingsDialog(QDialog):
         chosen = {kind: settings.threshold(kind) for kind in KINDS}
         self._use_default = {kind: chosen[kind] is None for kind in KINDS}
         self._values = {kind: chosen[kind] if chosen[kind] is not None else self.defaults[kind] for kind in KINDS}
-        self._kind = next(iter(KINDS))
+        # Open on a kind the user has keys of: with only an object key, the digit model's
+        # threshold is not the one they came to tune.
+        enrolled = {reference.kind for reference in store.references()}
+        self._kind = next((kind for kind in KINDS if kind in enrolled), next(iter(KINDS)))
 
         self.kind = QComboBox()
         for kind in KINDS:
             self.kind.addItem(f"{kind.capitalize()} keys", kind)
+        self.kind.setCurrentIndex(self.kind.findData(self._kind))
         low, high = allowed_range(f"thresholds.{self._kind}")
         self.slider = QSlider(Qt.Orientation.Horizontal, minimum=round(low * 1000), maximum=round(high * 1000))
         self.spin = QDoubleSpinBox(minimum=low, maximum=high, singleStep=0.01, decimals=3)
