@@ -53,7 +53,18 @@ def test_a_card_naming_an_unknown_architecture_is_refused(tmp_path):
     fields = json.loads(card_path(KINDS["object"].shipped_weights).read_text())
     fields["architecture"] = "something-else"
     card_path(path).write_text(json.dumps(fields))
-    with pytest.raises(ModelError, match="something-else"):
+    with pytest.raises(ModelError, match="something-else") as refused:
+        load_model(path, torch.device("cpu"))
+    assert "retrain" not in str(refused.value)  # not an older object model: no advice to retrain it
+
+
+def test_an_older_object_model_is_refused_with_the_command_that_retrains_it(tmp_path):
+    path = tmp_path / "w.safetensors"
+    shutil.copy(KINDS["object"].shipped_weights, path)
+    fields = json.loads(card_path(KINDS["object"].shipped_weights).read_text())
+    fields["architecture"] = "unlock-object-cnn-v1"
+    card_path(path).write_text(json.dumps(fields))
+    with pytest.raises(ModelError, match="train --kind object"):
         load_model(path, torch.device("cpu"))
 
 

@@ -116,6 +116,11 @@ def resolve_device(name: str) -> torch.device:
     raise ModelError(f"unknown device {name!r}: use auto, cpu or cuda")
 
 
+def _family(architecture: str) -> str:
+    """An architecture's name without its version (``unlock-object-cnn-v2`` -> ``unlock-object-cnn``)."""
+    return architecture.rsplit("-v", 1)[0]
+
+
 def load_model(weights: Path, device: torch.device) -> tuple[Network, ModelCard]:
     """Load weights checked against their card, in eval mode on ``device``.
 
@@ -129,11 +134,11 @@ def load_model(weights: Path, device: torch.device) -> tuple[Network, ModelCard]
     card, state = load_checked(weights)
     network = _NETWORKS.get(card.architecture)
     if network is None or card.kind not in KINDS:
-        raise ModelError(
-            f"{card_path(weights)}: architecture {card.architecture!r} for {card.kind!r} keys is not one of "
-            f"{', '.join(_NETWORKS)} (weights of an older version: retrain them with unlock-app train --kind "
-            f"{card.kind if card.kind in KINDS else 'K'})"
-        )
+        message = f"{card_path(weights)}: architecture {card.architecture!r} for {card.kind!r} keys is not one of "
+        message += ", ".join(_NETWORKS)
+        if card.kind in KINDS and _family(card.architecture) == _family(KINDS[card.kind].architecture):
+            message += f" (an older {card.kind} model: retrain it with unlock-app train --kind {card.kind})"
+        raise ModelError(message)
     model = network(card.width, card.embedding_size)
     fit(model, state, weights, card)
     return model.to(device).eval(), card
