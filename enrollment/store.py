@@ -224,6 +224,11 @@ class ReferenceStore:
         ]
 
     @_one_at_a_time
+    def kinds(self) -> set[str]:
+        """The kinds of key enrolled."""
+        return {row[0] for row in self._db.execute("SELECT DISTINCT kind FROM reference")}
+
+    @_one_at_a_time
     def ids_with_label(self, label: str) -> list[int]:
         return [row[0] for row in self._db.execute("SELECT id FROM reference WHERE label = ? ORDER BY id", (label,))]
 

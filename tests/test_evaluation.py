@@ -65,10 +65,9 @@ def test_threshold_for_far():
 @pytest.mark.slow
 @pytest.mark.parametrize("world", worlds.WORLDS)
 def test_a_small_measurement_reports_every_set_and_check(models, world):
-    ours = evaluation.Models(models["digit"], models["object"])
     sizes = evaluation.Sizes(digits=60, objects=8, attempts=4, nothing=2)
     thresholds = {"digit": models["digit"].threshold, "object": models["object"].threshold}
-    report = evaluation.evaluate(ours, world, thresholds, Policy({"digit": 0.5}, 3, 5), sizes=sizes)
+    report = evaluation.evaluate(models.matchers, world, thresholds, Policy({"digit": 0.5}, 3, 5), sizes=sizes)
     assert set(report["sets"]) == set(evaluation.SETS)
     for name, metrics in report["sets"].items():
         assert metrics["items"] == (8 if name == "objects" else 60) and metrics["attempts"] == 4

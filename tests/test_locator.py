@@ -9,6 +9,7 @@ import pytest
 
 from unlock_app.core import locator, scene
 from unlock_app.core.camera import DEMO_OBJECTS, demo_object
+from unlock_app.core.kinds import KINDS
 from unlock_app.core.model_card import ModelError, card_path
 
 
@@ -74,8 +75,8 @@ def test_changed_weights_are_refused(tmp_path):
 def test_another_networks_weights_are_refused(tmp_path):
     weights = _copy(tmp_path)
     card = json.loads(card_path(weights).read_text())
-    card_path(weights).write_text(json.dumps({**card, "architecture": "unlock-object-cnn-v2"}))
-    with pytest.raises(ModelError, match="is not unlock-object-locator-v1"):
+    card_path(weights).write_text(json.dumps({**card, "architecture": KINDS["object"].architecture}))
+    with pytest.raises(ModelError, match=f"is not {locator.ARCHITECTURE}"):
         locator.Locator(weights)
 
 

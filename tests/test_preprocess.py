@@ -68,6 +68,21 @@ def test_webcam_frame_finds_the_card_digit(size):
     assert subject.quality.contrast > 0.3 and subject.quality.sharpness > 0 and 0 < subject.quality.area < 0.3
 
 
+@pytest.mark.parametrize("pen", [1, 2])
+def test_a_far_card_in_thin_pen_is_found(pen):
+    # Card and strokes are a small part of the search region, too few pixels to stand out
+    # there; the card is found all the same, and the strokes on it.
+    frame = np.full((480, 640, 3), 70, np.uint8)
+    cv2.rectangle(frame, (270, 175), (370, 305), (235, 235, 235), -1)
+    seven = np.int32([[300, 210], [340, 210], [315, 270]])
+    cv2.polylines(frame, [seven], False, (40, 40, 40), pen, cv2.LINE_AA)
+    subject = preprocess(frame)
+    assert subject.found, subject.quality.reason
+    x, y, w, h = subject.box
+    assert x <= 300 and y <= 210 and x + w >= 340 and y + h >= 270
+    assert w < 60 and h < 80  # the strokes, not the card
+
+
 def test_camera_view_resembles_the_clean_digit():
     clean = preprocess(digit(3), ink="auto").input
     other = preprocess(digit(8), ink="auto").input

@@ -157,12 +157,15 @@ def test_each_kind_keeps_its_own_input_shape_and_a_label_one_kind(tmp_path):
     with ReferenceStore(tmp_path) as store:
         with pytest.raises(ValueError, match="shape"):
             store.add("coin", "object", [_item(0.5)])  # a digit input
+        assert store.kinds() == set()
         store.add("coin", "object", [_item(0.5, "object")])
+        assert store.kinds() == {"object"}
         store.add("seven", "digit", [_item(0.2)])
         with pytest.raises(ValueError, match="already an object key"):
             store.add("coin", "digit", [_item(0.2)])
         with pytest.raises(ValueError, match="another kind"):
             store.rename("seven", "coin")
+        assert store.kinds() == {"object", "digit"}
         kinds = {r.label: (r.kind, r.input.shape) for r in store.references()}
         assert kinds == {"coin": ("object", (48, 48, 3)), "seven": ("digit", (28, 28))}
         digits, _, digit_labels = store.embeddings("digit", "sha", lambda x: x.reshape(len(x), -1)[:, :4])

@@ -720,10 +720,7 @@ def _train(args: argparse.Namespace) -> int:
     model, card = training.train(config, device)
     save_model(model, card, output)
     trained = Embedder(output, str(device))
-    if args.kind == "digit":
-        models = evaluation.Models(digit=trained, object=None)
-    else:
-        models = evaluation.Models(digit=None, object=trained)
+    models = {args.kind: trained}
     tuning = evaluation.QUICK_TUNING if args.limit else evaluation.TUNING
     card.threshold = evaluation.choose_threshold(models, args.kind, tuning, progress=True)
     card.threshold_rule = evaluation.THRESHOLD_RULE
@@ -754,7 +751,7 @@ def _evaluate(args: argparse.Namespace) -> int:
     from unlock_app.lab import evaluation
 
     profile = _Profile(args)
-    models = evaluation.Models(digit=profile.models["digit"], object=profile.models["object"])
+    models = profile.models.matchers
     policy = profile.policy
     thresholds = dict(policy.thresholds)
     sets = [name for name in evaluation.SETS if args.kind in ("all", evaluation.KIND_OF_SET[name])]

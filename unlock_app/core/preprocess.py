@@ -130,7 +130,7 @@ def preprocess(frame: np.ndarray, ink: Ink = "dark") -> Subject:
     if problem:
         return _nothing(problem)
     height, width = gray.shape
-    work, scale = _working_copy(gray, WORK_SIZE)
+    work, scale = _working_copy(gray)
     problem = _plain(work)
     if problem:
         return _nothing(problem)
@@ -172,7 +172,7 @@ def preprocess_object(frame: np.ndarray) -> Subject:
     if problem:
         return _nothing(problem)
     height, width = image.shape[:2]
-    work, scale = _working_copy(image, WORK_SIZE)
+    work, scale = _working_copy(image)
     gray = cv2.cvtColor(work, cv2.COLOR_BGR2GRAY)
     problem = _plain(gray)
     if problem:
@@ -279,7 +279,15 @@ def _find_subject(work: np.ndarray, ink: str, scale: float, width: int, height: 
     darkness *= paper
     search = _search_region(darkness.shape)
     sx, sy, sw, sh = search
-    peak = _percentile(darkness[sy : sy + sh : 2, sx : sx + sw : 2], 99.5)
+    sampled = darkness[sy : sy + sh : 2, sx : sx + sw : 2]
+    peak = _percentile(sampled, 99.5)
+    if peak < _MIN_PEAK_INK and not full_frame:
+        # A card held far away, or written with a thin pen, has too few stroke pixels to
+        # stand out in the whole search region; on the card's own pixels they do.  Only
+        # as a second look: frames that already stand out keep their stroke threshold.
+        on_card = sampled[paper[sy : sy + sh : 2, sx : sx + sw : 2] > 0]
+        if on_card.size:
+            peak = _percentile(on_card, 99.5)
     if peak < _MIN_PEAK_INK:
         return _nothing("no subject (nothing stands out)")
 
@@ -333,10 +341,10 @@ def _unusable(image: np.ndarray | None) -> str | None:
     return None
 
 
-def _working_copy(image: np.ndarray, size: int) -> tuple[np.ndarray, float]:
-    """The image scaled to ``size`` on its long side and lightly blurred, and the scale."""
+def _working_copy(image: np.ndarray) -> tuple[np.ndarray, float]:
+    """The image scaled to ``WORK_SIZE`` on its long side and lightly blurred, and the scale."""
     height, width = image.shape[:2]
-    scale = size / max(height, width)
+    scale = WORK_SIZE / max(height, width)
     interpolation = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
     work = cv2.resize(image, (round(width * scale), round(height * scale)), interpolation=interpolation)
     return cv2.GaussianBlur(work, (3, 3), 0), scale

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import functools
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -159,18 +159,6 @@ def _render_all(jobs: list[tuple], progress: str | None) -> list[tuple]:
 # --- measuring --------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Models:
-    """The models measured: the digit model, the object model (None where a kind is not
-    measured)."""
-
-    digit: Embedder | None
-    object: Embedder | None
-
-    def __getitem__(self, kind: str) -> Embedder | None:
-        return self.digit if kind == "digit" else self.object
-
-
 def _embed(matcher: Embedder, inputs: Sequence[np.ndarray | None], references: bool = False) -> np.ndarray:
     """Embeddings of inputs, NaN rows where there is none: (N, D), or (N, 1, D) for
     references (each key's one reference, as :func:`key_similarities` takes keys)."""
@@ -251,7 +239,7 @@ def roc_auc(genuine: np.ndarray, impostor: np.ndarray) -> float:
 
 def _measure_set(
     name: str,
-    models: Models,
+    models: Mapping[str, Embedder],
     enrol: list,
     probes: list,
     attempts: list,
@@ -262,11 +250,10 @@ def _measure_set(
     """The metrics of one set, and what the cross-kind and no-key checks need of it."""
     kind = KIND_OF_SET[name]
     matcher = models[kind]
-    references, scores = _pair_scores(matcher, enrol, probes)
+    references, scores, enrolled = _pair_scores(matcher, enrol, probes)
     probe_inputs = [own for own, _ in probes]
     clip_frames = [frame for clip in attempts for frame in clip]
     clip_scores = key_similarities(_embed(matcher, clip_frames), references).reshape(len(attempts), ATTEMPT_FRAMES, -1)
-    enrolled = ~np.isnan(references).all((1, 2))
     found = np.array(
         [x is not None for x in enrol] + [x is not None for x in probe_inputs] + [x is not None for x in clip_frames]
     )
@@ -299,11 +286,13 @@ def _galleries(identity: np.ndarray, enrolled: np.ndarray, attempt_count: int) -
     return [np.array([rng.choice(c) for c in candidates]) for _ in range(DRAWS)]
 
 
-def _pair_scores(matcher: Embedder, enrol: list, probes: list) -> tuple[np.ndarray, np.ndarray]:
-    """Each key's reference embedding, (N, 1, D), and every probe frame's similarity to
-    each key, (probes, N): NaN where the probe's key was not found, as the app scores them."""
+def _pair_scores(matcher: Embedder, enrol: list, probes: list) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Each key's reference embedding, (N, 1, D); every probe frame's similarity to each
+    key, (probes, N), NaN where the probe's key was not found, as the app scores them; and
+    which keys have a reference, (N,)."""
     references = _embed(matcher, enrol, references=True)
-    return references, key_similarities(_embed(matcher, [own for own, _ in probes]), references)
+    scores = key_similarities(_embed(matcher, [own for own, _ in probes]), references)
+    return references, scores, ~np.isnan(references).all((1, 2))
 
 
 def _digit_keys(scores, clip_scores, identity, galleries, attempt_count, threshold, policy) -> dict:
@@ -375,7 +364,7 @@ def _object_keys(scores, clip_scores, enrolled, threshold, policy) -> dict:
     }
 
 
-def _opens(matcher_kind: str, models: Models, inputs: list, keys: dict, threshold: float) -> dict:
+def _opens(matcher_kind: str, models: Mapping[str, Embedder], inputs: list, keys: dict, threshold: float) -> dict:
     """How many of ``inputs`` (frames as the ``matcher_kind`` path sees them) open a key of
     a set of keys a user could have enrolled (each draw of ten digit keys; all object
     keys): ``frames_that_open`` of ``frame_tries``, frames times sets."""
@@ -435,9 +424,9 @@ def collect(
     return Collected(world, part, rendered, nothing, located)
 
 
-def measure(models: Models, collected: Collected, thresholds: dict[str, float], policy: Policy) -> dict:
-    """Every metric of the module docstring for what was collected, at ``thresholds`` (by
-    kind of key) and the policy's K of N."""
+def measure(models: Mapping[str, Embedder], collected: Collected, thresholds: dict[str, float], policy: Policy) -> dict:
+    """Every metric of the module docstring for what was collected, by ``models`` (by kind
+    of key), at ``thresholds`` (by kind of key) and the policy's K of N."""
     report: dict = {
         "world": collected.world,
         "part": collected.part,
@@ -473,7 +462,7 @@ def measure(models: Models, collected: Collected, thresholds: dict[str, float], 
 
 
 def evaluate(
-    models: Models,
+    models: Mapping[str, Embedder],
     world: worlds.World,
     thresholds: dict[str, float],
     policy: Policy,
@@ -496,14 +485,13 @@ QUICK_TUNING = Sizes(digits=100, objects=40, attempts=0, nothing=0)
 """For a quick training run (``--limit``): a rougher threshold in a fraction of the time."""
 
 
-def choose_threshold(models: Models, kind: str, sizes: Sizes = TUNING, progress: bool = False) -> float:
+def choose_threshold(models: Mapping[str, Embedder], kind: str, sizes: Sizes = TUNING, progress: bool = False) -> float:
     """The threshold of ``THRESHOLD_RULE`` for ``kind``'s model (never the unseen world)."""
     sets = [name for name in SETS if KIND_OF_SET[name] == kind]
     collected = collect("training", "tune", sizes, sets, progress)
     impostor = []
     for enrol, probes, _, identity in collected.sets.values():
-        references, scores = _pair_scores(models[kind], enrol, probes)
-        enrolled = ~np.isnan(references).all((1, 2))
+        _, scores, enrolled = _pair_scores(models[kind], enrol, probes)
         different = (identity[:, None] != identity[None, :]) & enrolled[None, :] & ~np.isnan(scores)
         impostor.append(scores[different])
     return threshold_for_far(np.concatenate(impostor))

@@ -128,7 +128,7 @@ class SettingsDialog(QDialog):
         self._values = {kind: chosen[kind] if chosen[kind] is not None else self.defaults[kind] for kind in KINDS}
         # Open on a kind the user has keys of: with only an object key, the digit model's
         # threshold is not the one they came to tune.
-        enrolled = {reference.kind for reference in store.references()}
+        enrolled = store.kinds()
         self._kind = next((kind for kind in KINDS if kind in enrolled), next(iter(KINDS)))
 
         self.kind = QComboBox()
