@@ -106,12 +106,14 @@ def evidence(embeddings: np.ndarray, labels: list[str], shipped: tuple[np.ndarra
 
 
 def _scribbles(count: int, seed: int = 0) -> list[np.ndarray]:
-    """Random pen strokes on paper: subjects that are no digit."""
+    """Tangles of pen strokes on paper (a closed line through six to nine random points):
+    subjects that pass preprocessing but are no digit.  Fewer points, or an open line,
+    often make a "1" or a "7", which any 1 or 7 key is right to accept."""
     rng = np.random.default_rng(seed)
     scribbles = []
     for _ in range(count):
         page = np.full((112, 112), 255, np.uint8)
-        points = rng.integers(20, 92, (int(rng.integers(3, 7)), 2)).astype(np.int32)
-        cv2.polylines(page, [points], bool(rng.random() < 0.5), 0, int(rng.integers(4, 9)), cv2.LINE_AA)
+        points = rng.integers(20, 92, (int(rng.integers(6, 10)), 2)).astype(np.int32)
+        cv2.polylines(page, [points], True, 0, int(rng.integers(4, 9)), cv2.LINE_AA)
         scribbles.append(page)
     return scribbles
