@@ -77,7 +77,10 @@ def main() -> int:
             break
     window.lock()
     demo.show(None)
-    wait(600)
+    for _ in range(100):  # the key must leave the view before it opens again
+        wait(100)
+        if not window.session.rearming:
+            break
 
     demo.show(7)
     for _ in range(100):

@@ -104,6 +104,20 @@ def test_after_a_lock_the_key_must_leave_the_view(session, audit, empty):
     assert [session.observe(HIT, source="demo").ended for _ in range(3)][-1] == "unlock"
 
 
+@pytest.mark.parametrize("how", ["frozen", "still"])
+def test_a_picture_that_stopped_changing_lets_the_key_come_back(session, audit, how):
+    # The demo camera's empty desk never changes: after a lock it must still count as the
+    # key gone, or the key could never open again.
+    session.rearm()
+    for _ in range(REARM_FRAMES):
+        session.observe(HIT, source="demo", **{how: True})  # a still picture of the key: not gone
+    assert session.rearming
+    for _ in range(REARM_FRAMES):
+        session.observe(EMPTY, source="demo", **{how: True})
+    assert not session.rearming
+    assert [session.observe(HIT, source="demo").ended for _ in range(3)][-1] == "unlock"
+
+
 def test_a_frozen_picture_ends_the_attempt_once(session, audit):
     session.observe(HIT, source="demo")
     session.observe(HIT, source="demo")

@@ -117,6 +117,11 @@ class UnlockSession:
         """
         if self.locked_out:
             return Step(_NOTHING)  # no scores to probe the key with
+        rearming = self.rearming
+        if rearming:
+            # A picture that stopped changing says where the key is too: an empty desk on
+            # the demo camera never changes, and must let the key come back.
+            self._watch_the_key_leave(analysis)
         if frozen:
             decision, ended = decide(self.attempt.history, self.policy), ""
             if not self.frozen and (self.attempt.active or analysis.subject.found):
@@ -128,15 +133,7 @@ class UnlockSession:
         self.frozen = False
         if still:
             return Step(decide(self.attempt.history, self.policy))
-        if self.rearming:
-            # Cleared by REARM_FRAMES frames in a row without the key; a frame matched
-            # against no key at all (analysed before a new key's gallery arrived) says
-            # nothing either way.
-            found, unmatched = analysis.subject.found, analysis.match is None
-            if not (found and unmatched):
-                key_in_view = found and analysis.passes(self.policy.threshold_for(analysis.kind))
-                self._absent = 0 if key_in_view else self._absent + 1
-            self.rearming = self._absent < REARM_FRAMES
+        if rearming:
             return Step(_NOTHING)
         if analysis.subject.found and not self.attempt.active:
             self.last_outcome = ""
@@ -171,6 +168,16 @@ class UnlockSession:
         outcome = "unlock" if decision.unlock else "deny"
         self._record(outcome, 1, analysis, decision, None, source)
         return Step(decision, outcome)
+
+    def _watch_the_key_leave(self, analysis: Analysis) -> None:
+        """While rearming: cleared by ``REARM_FRAMES`` frames in a row without the key; a
+        frame matched against no key at all (analysed before a new key's gallery arrived)
+        says nothing either way."""
+        found, unmatched = analysis.subject.found, analysis.match is None
+        if not (found and unmatched):
+            key_in_view = found and analysis.passes(self.policy.threshold_for(analysis.kind))
+            self._absent = 0 if key_in_view else self._absent + 1
+        self.rearming = self._absent < REARM_FRAMES
 
     def _record(
         self,
