@@ -1,25 +1,33 @@
-"""Training the object locator: its examples, its loss and a tiny run."""
+"""Training the locators: their examples, their losses and tiny runs."""
 
 import numpy as np
+import pytest
 import torch
 
 from unlock_app.core import locator, scene
 from unlock_app.lab import locating, training_world
 
 
-def test_examples_are_seeded_frames_with_their_outlines_box():
-    first = [locating.example((index, 0)) for index in range(40)]
-    again = [locating.example((index, 0)) for index in range(0, 40, 5)]
-    for (image, target), (same_image, same_target) in zip(first[::5], again, strict=True):
-        assert np.array_equal(image, same_image) and np.array_equal(target, same_target)
-    for image, target in first:
+@pytest.mark.parametrize("kind", ["object", "digit"])
+def test_examples_are_seeded_frames_with_their_keys_box(kind):
+    first = [locating.example((kind, index, 0)) for index in range(40)]
+    again = [locating.example((kind, index, 0)) for index in range(0, 40, 5)]
+    for one, same in zip(first[::5], again, strict=True):
+        assert all(np.array_equal(a, b) for a, b in zip(one, same, strict=True) if a is not None)
+    for image, target, square, ink in first:
         assert image.shape == (96, 128, 3) and image.dtype == np.uint8
         held, box = target[0], target[1:]
         if held:
             assert 0 <= box[0] < box[2] <= 1 and 0 <= box[1] < box[3] <= 1
         else:
             assert not box.any()
-    assert {t[0] for _, t in first} == {0.0, 1.0}
+        if kind == "object":
+            assert square is None and ink is None
+        else:
+            assert square.shape == (64, 64, 3) and square.dtype == np.uint8
+            assert ink.shape == (32, 32) and 0 <= ink.min() and ink.max() <= 1
+            assert (ink.max() > 0.5) == bool(held)  # a card's cut holds its ink; nothing's holds none
+    assert {t[0] for _, t, _, _ in first} == {0.0, 1.0}
 
 
 def test_a_held_objects_box_covers_what_the_renderer_drew():
@@ -47,16 +55,38 @@ def test_the_loss_is_smallest_for_the_right_answer():
     assert locating.loss(right, target) < 0.01 < locating.loss(wrong, target)
 
 
-def test_a_tiny_training_run_learns_and_is_deterministic():
-    config = locating.LocatorConfig(frames=48, epochs=12, batch=16, width=4)
+def test_the_stroke_loss_is_smallest_for_the_right_ink():
+    ink = torch.zeros(2, 1, 32, 32)
+    ink[0, 0, 8:24, 15:17] = 1.0  # a "1"; the second cut holds no ink
+    right = (ink * 2 - 1) * 8
+    wrong = -right
+    assert locating.stroke_loss(right, ink) < 0.01 < locating.stroke_loss(wrong, ink)
+
+
+@pytest.mark.parametrize("kind", ["object", "digit"])
+def test_a_tiny_training_run_learns_and_is_deterministic(kind):
+    config = locating.LocatorConfig(kind=kind, frames=48, epochs=12, batch=16, width=4)
     data = locating.examples(config, progress=False)
     first, card = locating.train(config, torch.device("cpu"), progress=False, data=data)
     second, _ = locating.train(config, torch.device("cpu"), progress=False, data=data)
     for (name, a), (_, b) in zip(first.state_dict().items(), second.state_dict().items(), strict=True):
         assert torch.equal(a, b), name
-    batch, target = locator.LocatorNet.to_batch(data[0]), torch.from_numpy(data[1])
+    boxes = first.box if kind == "digit" else first
+    batch, target = locator.to_batch(data.frames), torch.from_numpy(data.targets)
     with torch.inference_mode():
-        trained = locating.loss(first(batch), target).item()
+        trained = locating.loss(boxes(batch), target).item()
         untrained = locating.loss(locator.LocatorNet(4).eval()(batch), target).item()
     assert trained < untrained
-    assert card.architecture == locator.ARCHITECTURE and "train part" in card.split
+    assert card.architecture == locator.ARCHITECTURES[kind] and "train part" in card.split
+
+
+def test_the_stroke_network_learns_the_ink():
+    config = locating.LocatorConfig(kind="digit", frames=48, epochs=40, batch=16, width=8)
+    data = locating.examples(config, progress=False)
+    squares, ink = locator.to_batch(data.squares), torch.from_numpy(data.inks)[:, None]
+    torch.manual_seed(0)
+    untrained = locator.StrokeNet(4).eval()
+    torch.manual_seed(0)  # the same first weights, then trained
+    trained = locating._learn_strokes(config, data, torch.device("cpu"), progress=False)
+    with torch.inference_mode():
+        assert locating.stroke_loss(trained(squares), ink) < 0.8 * locating.stroke_loss(untrained(squares), ink)

@@ -1,5 +1,5 @@
-"""The object locator: where the held object is, whether one is held up at all, and
-weights that load only when they are what their card says."""
+"""The locators: where the held key is, whether one is held up at all, a digit's ink, and
+weights that load only when they are the kind's locator their card says."""
 
 import json
 import shutil
@@ -28,7 +28,7 @@ def _held(letter, seed):
 
 
 def test_the_shipped_locator_boxes_the_demo_objects_where_they_are():
-    found = locator.shipped()
+    found = locator.shipped("object")
     overlaps = []
     for seed, letter in enumerate(DEMO_OBJECTS):
         frame, truth = _held(letter, seed)
@@ -41,25 +41,25 @@ def test_the_shipped_locator_boxes_the_demo_objects_where_they_are():
 def test_an_empty_desk_holds_no_object():
     rng = np.random.default_rng(3)
     frames = [scene.render(None, scene.random_pose(rng), scene.random_look(rng), rng) for _ in range(5)]
-    assert all(locator.shipped()(frame)[0] < 0.5 for frame in frames)
+    assert all(locator.shipped("object")(frame)[0] < 0.5 for frame in frames)
 
 
 def test_the_box_stays_inside_frames_of_any_shape():
     frame, _ = _held("a", 1)
     for shape in [(480, 640), (720, 1280), (300, 300)]:
         resized = np.ascontiguousarray(np.resize(frame, (*shape, 3)))
-        _, (x, y, w, h) = locator.shipped()(resized)
+        _, (x, y, w, h) = locator.shipped("object")(resized)
         assert 0 <= x and 0 <= y and w >= 1 and h >= 1
         assert x + w <= shape[1] and y + h <= shape[0]
 
 
 def _copy(tmp_path):
-    weights = tmp_path / locator.WEIGHTS
-    shipped = locator.shipped().card
-    source = locator.paths.bundled("weights") / locator.WEIGHTS
+    weights = tmp_path / locator.WEIGHTS["object"]
+    shipped = locator.shipped("object").card
+    source = locator.paths.bundled("weights") / locator.WEIGHTS["object"]
     shutil.copy(source, weights)
     shutil.copy(card_path(source), card_path(weights))
-    assert shipped.architecture == locator.ARCHITECTURE
+    assert shipped.architecture == locator.ARCHITECTURES["object"]
     return weights
 
 
@@ -69,15 +69,15 @@ def test_changed_weights_are_refused(tmp_path):
     data[-5] ^= 0xFF
     weights.write_bytes(bytes(data))
     with pytest.raises(ModelError, match="SHA-256"):
-        locator.Locator(weights)
+        locator.Locator(weights, "object")
 
 
 def test_another_networks_weights_are_refused(tmp_path):
     weights = _copy(tmp_path)
     card = json.loads(card_path(weights).read_text())
     card_path(weights).write_text(json.dumps({**card, "architecture": KINDS["object"].architecture}))
-    with pytest.raises(ModelError, match=f"is not {locator.ARCHITECTURE}"):
-        locator.Locator(weights)
+    with pytest.raises(ModelError, match=f"is not {locator.ARCHITECTURES['object']}"):
+        locator.Locator(weights, "object")
 
 
 def test_a_box_at_the_frames_very_edge_stays_inside_and_preprocessing_takes_it(monkeypatch):
@@ -85,11 +85,75 @@ def test_a_box_at_the_frames_very_edge_stays_inside_and_preprocessing_takes_it(m
 
     from unlock_app.core.preprocess import preprocess_object
 
-    found = locator.Locator(locator.paths.bundled("weights") / locator.WEIGHTS)
+    found = locator.Locator(locator.paths.bundled("weights") / locator.WEIGHTS["object"], "object")
     corner = torch.tensor([[20.0, 1.0, 1.0, 1.0, 1.0]])  # held up, a box of no size at the far corner
     monkeypatch.setattr(found, "network", lambda batch: corner)
     frame, _ = _held("b", 4)
     held, (x, y, w, h) = found(frame)
     assert held > 0.99 and x + w <= frame.shape[1] and y + h <= frame.shape[0] and w >= 1 and h >= 1
-    monkeypatch.setattr(locator, "shipped", lambda: found)
+    monkeypatch.setattr(locator, "shipped", lambda kind: found)
     assert preprocess_object(frame).quality.reason == "object too small: hold it closer"
+
+
+def test_the_digit_locator_boxes_a_cards_digit_and_marks_its_ink():
+    from conftest import card_frames
+
+    from unlock_app.core.preprocess import DIGIT_MARGIN, square_cut
+
+    found = locator.shipped("digit")
+    frame = card_frames(4, 1, seed=2)[0]
+    held, (x, y, w, h) = found(frame)
+    assert held >= found.threshold
+    # The demo camera holds the card in the middle; the digit is its middle 80%.
+    assert abs(x + w / 2 - 320) < 40 and abs(y + h / 2 - 240) < 40 and 60 < h < 200
+    ink = found.strokes(square_cut(frame, (x, y, w, h), DIGIT_MARGIN, locator.STROKES_SIZE))
+    assert ink.shape == (32, 32) and ink.dtype == np.float32 and 0 <= ink.min() and ink.max() <= 1
+    marked = ink > 0.5
+    assert 15 < marked.sum() < 0.4 * marked.size  # strokes, not the paper
+    rows, cols = np.nonzero(marked)
+    # The box's centre is the cut's centre: the strokes lie around it, not on the cut's edge.
+    assert abs(rows.mean() - 15.5) < 5 and abs(cols.mean() - 15.5) < 5
+    assert rows.min() > 0 and cols.min() > 0 and rows.max() < 31 and cols.max() < 31
+
+
+def test_an_empty_desk_holds_no_digit_card():
+    rng = np.random.default_rng(3)
+    frames = [scene.render(None, scene.random_pose(rng), scene.random_look(rng), rng) for _ in range(5)]
+    found = locator.shipped("digit")
+    assert all(found(frame)[0] < found.threshold for frame in frames)
+
+
+def test_an_object_locator_reads_no_strokes():
+    with pytest.raises(ModelError, match="does not read strokes"):
+        locator.shipped("object").strokes(np.zeros((64, 64, 3), np.uint8))
+
+
+def test_a_digit_locator_is_not_an_object_locator():
+    with pytest.raises(ModelError, match="is not unlock-object-locator-v1"):
+        locator.Locator(locator.paths.bundled("weights") / locator.WEIGHTS["digit"], "object")
+
+
+@pytest.mark.parametrize("width", [4, 8])
+def test_folding_keeps_the_stroke_network_what_it_was(width):
+    import torch
+
+    from unlock_app.core.networks import fold_batch_norms
+
+    torch.manual_seed(0)
+    network = locator.StrokeNet(width)
+    network.train()
+    network(torch.rand(16, 3, 64, 64))  # batch norms learn some statistics
+    network.eval()
+    batch = torch.rand(4, 3, 64, 64)
+    with torch.inference_mode():
+        before = network(batch)
+        after = fold_batch_norms(network)(batch)
+    assert before.shape == (4, 1, 32, 32)
+    assert torch.allclose(before, after, atol=1e-4)
+    assert not any(isinstance(layer, torch.nn.BatchNorm2d) for layer in network.modules())
+
+
+def test_the_digit_preprocessing_sees_the_frame_as_the_locator_does():
+    from unlock_app.core import preprocess
+
+    assert preprocess._LOCATOR_SIZE == locator.INPUT_SIZE

@@ -14,7 +14,7 @@ from unlock_app.core.decision import Policy, decide
 from unlock_app.core.kinds import KINDS
 from unlock_app.core.kinds.object import OBJECT
 from unlock_app.core.matching import Gallery
-from unlock_app.core.model import ObjectEmbeddingNet, load_model
+from unlock_app.core.model import RADIUS, ObjectEmbeddingNet, load_model
 from unlock_app.core.model_card import ModelCard, ModelError, card_path
 from unlock_app.core.networks import save_model
 from unlock_app.core.pipeline import analyse, load_galleries
@@ -44,7 +44,7 @@ def test_object_embeddings_lie_on_the_sphere_whatever_the_input():
     )
     with torch.inference_mode():
         lengths = model(ObjectEmbeddingNet.to_batch(inputs.astype(np.float32))).norm(dim=1)
-    assert torch.allclose(lengths, torch.full((4,), ObjectEmbeddingNet.RADIUS), atol=1e-5)
+    assert torch.allclose(lengths, torch.full((4,), RADIUS), atol=1e-5)
 
 
 def test_a_card_naming_an_unknown_architecture_is_refused(tmp_path):

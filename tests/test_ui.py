@@ -808,7 +808,7 @@ def test_enrollment_dialog_takes_a_smooth_object_but_not_a_blurred_card(qtbot, a
         buffer.put(frame)
         qtbot.waitUntil(lambda: dialog._last_index == buffer.latest().index, timeout=20000)
     assert dialog.samples == [] and dialog.preview.message.startswith("Too blurred")
-    # A plain grey tag in soft light: its Laplacian variance is low however sharp it is.
+    # A plain grey tag in soft light: it has little fine detail however sharp it is.
     dialog.kind.setCurrentIndex(dialog.kind.findData("object"))
     dialog.start_button.click()
     dialog.count.setValue(2)

@@ -115,13 +115,15 @@ def build_parser() -> argparse.ArgumentParser:
     config.add_argument("value", nargs="?", metavar="VALUE", help="its new value, or 'default'")
 
     train = commands.add_parser("train", help="train a model from scratch (needs the 'train' extra)")
-    train.add_argument("--kind", choices=kinds, default=kinds[0], help=f"which model (default {kinds[0]})")
+    train.add_argument("--kind", choices=kinds, help=f"which model (default {kinds[0]}; --locator needs it named)")
     train.add_argument(
         "--locator",
         action="store_true",
-        help="train the object locator (what finds an object key in a frame) instead of --kind's model",
+        help="train --kind's locator (what finds that kind of key in a frame) instead of its model",
     )
-    train.add_argument("--epochs", type=_positive_int, help="passes over the training inputs (default 14)")
+    train.add_argument(
+        "--epochs", type=_positive_int, help="passes over the training inputs (default: the kind's recipe)"
+    )
     train.add_argument("--views", type=int, help="training-world frames per training item (default 5)")
     train.add_argument("--seed", type=int, help="random seed (default 0)")
     train.add_argument("--limit", type=_positive_int, help="use only N items of each source (a quick run)")
@@ -708,13 +710,17 @@ def _shown(profile: _Profile, key: str) -> str:
 
 
 def _train(args: argparse.Namespace) -> int:
+    from unlock_app.core.kinds import KINDS
     from unlock_app.core.model import Embedder, resolve_device
     from unlock_app.core.networks import save_model
     from unlock_app.lab import evaluation, training
 
     device = resolve_device(args.device or "auto")
     if args.locator:
+        if args.kind is None:
+            raise UsageError("train --locator trains one kind's locator: add --kind " + " or --kind ".join(KINDS))
         return _train_locator(args, device)
+    args.kind = args.kind or next(iter(KINDS))
     output = Path(args.output or weights_of(args)[args.kind])
     config = training.config_for(args.kind, epochs=args.epochs, views=args.views, seed=args.seed, limit=args.limit)
     model, card = training.train(config, device)
@@ -737,9 +743,9 @@ def _train_locator(args: argparse.Namespace, device) -> int:
     from unlock_app.core.networks import save_model
     from unlock_app.lab import locating
 
-    output = Path(args.output) if args.output else paths.bundled("weights") / locator.WEIGHTS
+    output = Path(args.output) if args.output else paths.bundled("weights") / locator.WEIGHTS[args.kind]
     changes = {"epochs": args.epochs, "seed": args.seed, "frames": args.limit and 10 * args.limit}
-    config = replace(locating.LocatorConfig(), **{key: value for key, value in changes.items() if value})
+    config = replace(locating.DEFAULTS[args.kind], **{key: value for key, value in changes.items() if value})
     model, card = locating.train(config, device)
     card.threshold = locating.choose_threshold(model.cpu(), config)
     save_model(model, card, output)

@@ -17,6 +17,12 @@ from unlock_app.core.model_card import ModelCard, ModelError, card_path
 from unlock_app.core.networks import conv_block, fit, fold_batch_norms, load_checked, opponent_colours
 from unlock_app.core.preprocess import INPUT_SIZE, OBJECT_INPUT_SIZE
 
+RADIUS = 2.0
+"""Both networks place their embeddings on a sphere of this radius: only an embedding's
+direction counts, so the loss cannot part impostors by growing lengths, and the
+contrastive margin (2) is the distance between embeddings 60 degrees apart.  It held up
+better than flat embeddings in a camera world training never saw (docs/history.md)."""
+
 
 def _trunk(first: list[nn.Module], width: int) -> nn.Sequential:
     """The conv stages both networks share after their first block: three poolings to 3x3."""
@@ -34,10 +40,12 @@ def _trunk(first: list[nn.Module], width: int) -> nn.Sequential:
 
 class EmbeddingNet(nn.Module):
     """The shared branch of the Siamese network: a (N, 1, 28, 28) batch in [0, 1] to
-    (N, embedding_size) embeddings compared by Euclidean distance.
+    (N, embedding_size) embeddings on a sphere of radius ``RADIUS``, compared by
+    Euclidean distance.
 
     Three conv stages (28 -> 14 -> 7 -> 3) of 3x3 convolutions with batch norm, then a
-    linear projection.  Sized so one frame costs well under a millisecond on a CPU core.
+    linear projection, scaled onto the sphere.  Sized so one frame costs well under a
+    millisecond on a CPU core.
     """
 
     def __init__(self, width: int = 32, embedding_size: int = 64) -> None:
@@ -46,7 +54,7 @@ class EmbeddingNet(nn.Module):
         self.project = nn.Linear(4 * width * 3 * 3, embedding_size)
 
     def forward(self, batch: torch.Tensor) -> torch.Tensor:
-        return self.project(self.features(batch).flatten(1))
+        return RADIUS * F.normalize(self.project(self.features(batch).flatten(1)), dim=1)
 
     @staticmethod
     def to_batch(inputs: np.ndarray) -> torch.Tensor:
@@ -63,14 +71,8 @@ class ObjectEmbeddingNet(nn.Module):
     exposure and contrast do not matter) and two opponent-colour channels divided by
     the image's mean lightness (so the hue of a sticker counts, the brightness of the
     room does not).  Then a strided 5x5 stem (48 -> 24) and three conv stages
-    (24 -> 12 -> 6 -> 3), and a linear projection, scaled onto the sphere: only its
-    direction counts, so the loss cannot part impostors by growing lengths, and it held
-    up better in a camera world training never saw (docs/history.md).
+    (24 -> 12 -> 6 -> 3), and a linear projection, scaled onto the sphere.
     """
-
-    RADIUS = 2.0
-    """The sphere's radius: the contrastive margin (2) is then the distance between
-    embeddings 60 degrees apart."""
 
     def __init__(self, width: int = 32, embedding_size: int = 64) -> None:
         super().__init__()
@@ -79,7 +81,7 @@ class ObjectEmbeddingNet(nn.Module):
 
     def forward(self, batch: torch.Tensor) -> torch.Tensor:
         embedding = self.project(self.features(opponent_colours(batch)).flatten(1))
-        return self.RADIUS * F.normalize(embedding, dim=1)
+        return RADIUS * F.normalize(embedding, dim=1)
 
     @staticmethod
     def to_batch(inputs: np.ndarray) -> torch.Tensor:

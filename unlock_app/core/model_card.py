@@ -1,7 +1,7 @@
 """A model card: the JSON beside a weights file that says what the weights are.
 
 Kept apart from the networks so that reading a card (a default threshold, say) does not
-import torch, and from the kinds of key, whose object finder reads one.
+import torch, and from the kinds of key, whose preprocessing reads a locator's.
 """
 
 from __future__ import annotations

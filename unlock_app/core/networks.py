@@ -43,17 +43,20 @@ def opponent_colours(batch: torch.Tensor) -> torch.Tensor:
 
 
 def fold_batch_norms(model: nn.Module) -> nn.Module:
-    """The model for inference, each batch norm of its ``features`` folded into the
-    convolution before it (``fuse_conv_bn_eval``): the same function in fewer steps, about
-    a tenth faster for one frame on a CPU.  The model must be in eval mode; it is changed
-    in place."""
-    layers: list[nn.Module] = []
-    for layer in model.features:
-        if isinstance(layer, nn.BatchNorm2d) and layers and isinstance(layers[-1], nn.Conv2d):
-            layers[-1] = fuse_conv_bn_eval(layers[-1], layer)
-        else:
-            layers.append(layer)
-    model.features = nn.Sequential(*layers)
+    """The model for inference, each batch norm in its ``nn.Sequential`` parts folded into
+    the convolution before it (``fuse_conv_bn_eval``): the same function in fewer steps,
+    about a tenth faster for one frame on a CPU.  The model must be in eval mode; it is
+    changed in place."""
+    for name, part in list(model.named_children()):
+        fold_batch_norms(part)
+        if isinstance(part, nn.Sequential):
+            layers: list[nn.Module] = []
+            for layer in part:
+                if isinstance(layer, nn.BatchNorm2d) and layers and isinstance(layers[-1], nn.Conv2d):
+                    layers[-1] = fuse_conv_bn_eval(layers[-1], layer)
+                else:
+                    layers.append(layer)
+            setattr(model, name, nn.Sequential(*layers))
     return model
 
 

@@ -34,9 +34,10 @@ class Models:
     def __init__(self, device: str = "auto", weights: Mapping[str, Path | None] | None = None) -> None:
         weights = weights or {}
         self.matchers = {kind: Embedder(weights.get(kind) or KINDS[kind].shipped_weights, device) for kind in KINDS}
-        # The object preprocessing's locator, loaded now: a missing or changed file stops the
-        # app here, with the file's name, not in the middle of a frame.
-        locator.shipped()
+        # The preprocessing's locators, loaded now: a missing or changed file stops the app
+        # here, with the file's name, not in the middle of a frame.
+        for kind in KINDS.keys() & locator.WEIGHTS.keys():
+            locator.shipped(kind)
 
     def __getitem__(self, kind: str) -> Embedder:
         return self.matchers[kind]

@@ -1,9 +1,11 @@
 """From a camera frame to a model's input: find the subject and cut it out for its kind.
 
 Digit keys: the digit model was trained on MNIST-style inputs, a light subject on black
-fitted into a 20x20 box inside 28x28 with its centre of mass at the centre
-(:func:`preprocess`).  Object keys keep what identifies an object, its outline,
-texture and colours: a square colour crop around it (:func:`preprocess_object`).
+fitted into a 20x20 box inside 28x28 with its centre of mass at the centre; the digit
+locator (:mod:`locator`) finds the card's digit and marks its ink, whatever the pen,
+paper, ruling or light, and that ink is laid out so (:func:`preprocess`).  Object keys
+keep what identifies an object, its outline, texture and colours: a square colour crop
+around it (:func:`preprocess_object`).
 Everything a model sees, from a webcam, a video file or an image file, goes through
 one of these two, as its kind of key (:mod:`kinds`) says.
 """
@@ -26,21 +28,27 @@ FIT_SIZE = 20
 """Side of the box the subject is fitted into (the MNIST convention)."""
 
 WORK_SIZE = 320
-"""Long side, in pixels, of the working copy the subject is searched in."""
+"""Long side, in pixels, of the working copy an object is searched in."""
 
 GUIDE_FRACTION = 0.6
 """Side of the on-screen guide box as a fraction of the frame's short side."""
 
 Ink = Literal["dark", "light", "auto"]
 
+DIGIT_MARGIN = 1.5
+"""A digit's square cut is this many times its box's long side: room for the box to be a
+little off, and some paper around the strokes for the stroke network to judge them by."""
+
 _MIN_SIDE = 16
 _MIN_RANGE = 24
 _MIN_BRIGHTNESS = 30
-_MIN_PEAK_INK = 0.1
-_MIN_CONTRAST = 0.15
 _MIN_SUBJECT = 0.08
 _MAX_SUBJECT = 0.97
-_JOIN = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (5, 5))
+_LOCATOR_SIZE = (128, 96)
+"""The digit locator's view of a frame (``locator.INPUT_SIZE``; the locator module needs
+torch, which preprocessing loads only for a frame worth looking at)."""
+_MIN_STROKE_CELLS = 6
+"""Fewest cells of the stroke map (a 32x32 grid over the digit's cut) that make a digit."""
 _MIN_OBJECT_EDGE = 24.0
 _OBJECT_MARGIN = 1.15
 _OPPONENT = np.float32([[0.114, 0.587, 0.299, 0], [0, -0.5, 0.5, 128], [-0.5, 0.25, 0.25, 128]])
@@ -58,9 +66,14 @@ class Quality:
     reason : str
         Why no subject was found ("" when one was).
     contrast : float
-        Median ink on the subject's strokes minus the median ink around them, in [0, 1].
+        How much darker the strokes are than the paper around them (a digit: the paper's
+        median grey minus the strokes' darker quarter, over the paper's), or how strong the
+        object's edges are; in [0, 1].
     sharpness : float
-        Variance of the Laplacian of the subject's grayscale crop; higher is sharper.
+        How sharp the subject's grayscale cut is, at the scale the model sees it (a digit's
+        64x64 square, an object's box in the 320-pixel working copy): the variance of its
+        Laplacian over the variance of its grey levels (so a faint pencil is as sharp as a
+        marker); higher is sharper.
     area : float
         The subject's box as a fraction of the frame's area.
     """
@@ -104,7 +117,12 @@ def guide_box(width: int, height: int) -> tuple[int, int, int, int]:
 
 
 def preprocess(frame: np.ndarray, ink: Ink = "dark") -> Subject:
-    """Find the subject in a frame and turn it into the model's input.
+    """Find the digit card in a frame and turn its digit into the model's input.
+
+    A frame with nothing to see (too dark, flat) has no subject.  Otherwise the digit
+    locator (:mod:`locator`) says whether a digit card is held up and boxes its digit; in
+    a square cut around that box, at the frame's full resolution, it marks which pixels
+    are the digit's ink, and the ink's box is laid out as MNIST lays out digits.
 
     Parameters
     ----------
@@ -122,26 +140,68 @@ def preprocess(frame: np.ndarray, ink: Ink = "dark") -> Subject:
     -------
     Subject
         ``Subject.input`` is None when the frame shows no usable subject (a blank wall,
-        a dark frame, a covered lens, noise); ``Subject.quality.reason`` says why.
-        Never raises on a frame of any shape, dtype or content.
+        a dark frame, a covered lens, noise, an object); ``Subject.quality.reason`` says
+        why.  Never raises on a frame of any shape, dtype or content; the first frame
+        that reaches the locator loads it, which raises ``ModelError`` if its weights are
+        missing or changed (the app loads it with the models, so it stops there).
     """
-    gray = to_gray(frame)
-    problem = _unusable(gray)
+    image = to_bgr(frame)
+    problem = _unusable(image)
     if problem:
         return _nothing(problem)
-    height, width = gray.shape
-    work, scale = _working_copy(gray)
-    problem = _plain(work)
+    # The locator's view of the frame, which also says whether there is anything to see.
+    small = cv2.resize(image, _LOCATOR_SIZE, interpolation=cv2.INTER_AREA)
+    small_gray = cv2.cvtColor(small, cv2.COLOR_BGR2GRAY)
+    problem = _plain(small_gray)
     if problem:
         return _nothing(problem)
     if ink == "auto":
-        first = "light" if _has_black_border(work) else "dark"
-        subject = _find_subject(work, first, scale, width, height)
+        first = "light" if _has_black_border(small_gray) else "dark"
+        subject = _find_digit(image, small, first)
         if subject.found:
             return subject
-        other = _find_subject(work, "light" if first == "dark" else "dark", scale, width, height)
+        other = _find_digit(image, small, "light" if first == "dark" else "dark")
         return other if other.found else subject
-    return _find_subject(work, ink, scale, width, height)
+    return _find_digit(image, small, ink)
+
+
+def _find_digit(image: np.ndarray, small: np.ndarray, ink: Literal["dark", "light"]) -> Subject:
+    """Locate the digit in a BGR image (``small``: the image at the locator's size), for
+    one polarity, and lay its ink out as MNIST's."""
+    from unlock_app.core import locator  # torch: only once a frame is worth looking at
+
+    if ink == "light":
+        image, small = 255 - image, 255 - small
+    find = locator.shipped("digit")
+    held, box = find(image, small)
+    if held < find.threshold:
+        return _nothing("no digit card near the centre")
+    height, width = image.shape[:2]
+    _, _, w, h = box
+    if max(w, h) < _MIN_SUBJECT * min(width, height):
+        return _nothing("subject too small: hold the key closer")
+    if w > _MAX_SUBJECT * width and h > _MAX_SUBJECT * height:
+        return _nothing("no subject (the whole frame is busy: noise or too close)")
+    square = square_cut(image, box, DIGIT_MARGIN, locator.STROKES_SIZE)
+    ink_map = find.strokes(square)
+    left, top, side = square_around(box, DIGIT_MARGIN)
+    cell = side / ink_map.shape[0]
+    strokes = _digit_strokes(ink_map, left, top, cell, width, height)
+    if int(strokes.sum()) < _MIN_STROKE_CELLS:
+        return _nothing("no strokes on the card")
+    rows, cols = np.nonzero(strokes)
+    row0, row1, col0, col1 = rows.min(), rows.max() + 1, cols.min(), cols.max() + 1
+    x0, y0 = max(0, int(left + col0 * cell)), max(0, int(top + row0 * cell))
+    x1, y1 = min(width, round(left + col1 * cell)), min(height, round(top + row1 * cell))
+    frame_box = (min(x0, width - 1), min(y0, height - 1), max(1, x1 - x0), max(1, y1 - y0))
+    gray = cv2.cvtColor(square, cv2.COLOR_BGR2GRAY)
+    on_strokes = cv2.resize(strokes.astype(np.uint8), gray.shape[::-1], interpolation=cv2.INTER_NEAREST) > 0
+    paper = float(np.median(gray[~on_strokes])) if (~on_strokes).any() else 255.0
+    # The strokes' darker quarter: a fine pen's line fills only part of a cell.
+    contrast = max(0.0, paper - float(np.percentile(gray[on_strokes], 25))) / max(paper, 1.0)
+    area = (frame_box[2] * frame_box[3]) / float(width * height)
+    model_input = _fit_mnist((ink_map * strokes)[row0:row1, col0:col1])
+    return Subject(model_input, frame_box, Quality(True, "", min(1.0, contrast), _sharpness(gray), area))
 
 
 def preprocess_object(frame: np.ndarray) -> Subject:
@@ -186,7 +246,7 @@ def preprocess_object(frame: np.ndarray) -> Subject:
         return _nothing("no object (nothing stands out)")
     from unlock_app.core import locator  # torch: only once a frame is worth looking at
 
-    find = locator.shipped()
+    find = locator.shipped("object")
     held, box = find(image)
     if held < find.threshold:
         return _nothing("no object near the centre")
@@ -197,25 +257,9 @@ def preprocess_object(frame: np.ndarray) -> Subject:
         return _nothing("no object (the whole frame is busy: noise or too close)")
     wx, wy, ww, wh = (round(v * scale) for v in box)
     wx, wy = min(wx, gray.shape[1] - 1), min(wy, gray.shape[0] - 1)
-    sharpness = float(cv2.Laplacian(gray[wy : wy + max(wh, 1), wx : wx + max(ww, 1)], cv2.CV_32F).var())
+    sharpness = _sharpness(gray[wy : wy + max(wh, 1), wx : wx + max(ww, 1)])
     quality = Quality(True, "", min(1.0, peak / 255.0), sharpness, (w * h) / float(width * height))
     return Subject(object_crop(image, box), box, quality)
-
-
-def _most_central(area: np.ndarray, centroids: np.ndarray, search) -> int:
-    """Which piece is the subject: the largest, discounted by its distance from the
-    search region's centre (in units of the region's size)."""
-    sx, sy, sw, sh = search
-    distance = np.hypot((centroids[:, 0] - (sx + sw / 2)) / sw, (centroids[:, 1] - (sy + sh / 2)) / sh)
-    return int(np.argmax(np.asarray(area, np.float64) * np.clip(1.0 - distance, 0.05, None)))
-
-
-def _pieces(mask: np.ndarray) -> tuple[int, np.ndarray, np.ndarray, np.ndarray]:
-    """``cv2.connectedComponentsWithStats`` of a 0/1 mask with 8-connectivity, by Grana's
-    block-based algorithm: the same labels and statistics, on one thread (see
-    :class:`~unlock_app.core.pipeline.Models`) about three times faster than OpenCV's
-    default, which only gains when split across threads."""
-    return cv2.connectedComponentsWithStatsWithAlgorithm(mask, 8, cv2.CV_32S, cv2.CCL_GRANA)
 
 
 def _border(image: np.ndarray) -> np.ndarray:
@@ -246,85 +290,74 @@ def _edge_strength(work: np.ndarray) -> np.ndarray:
 
 def object_crop(image: np.ndarray, box: tuple[int, int, int, int]) -> np.ndarray:
     """The object model's input for a box (x, y, w, h) of a BGR uint8 image: the box's
-    square surroundings, a margin included, as float32 (48, 48, 3) in [0, 1].
+    square surroundings, a margin included, as float32 (48, 48, 3) in [0, 1]."""
+    return square_cut(image, box, _OBJECT_MARGIN, OBJECT_INPUT_SIZE).astype(np.float32) * np.float32(1 / 255)
 
-    Where the square leaves the image, the image's edge is repeated."""
+
+def square_around(box: tuple[int, int, int, int], margin: float) -> tuple[int, int, int]:
+    """The square (left, top, side) ``margin`` times a box's (x, y, w, h) long side,
+    centred on it, in the same pixels (it may leave the image)."""
     x, y, w, h = box
-    side = max(2, round(_OBJECT_MARGIN * max(w, h)))
-    left, top = round(x + w / 2 - side / 2), round(y + h / 2 - side / 2)
+    side = max(2, round(margin * max(w, h)))
+    return round(x + w / 2 - side / 2), round(y + h / 2 - side / 2), side
+
+
+def square_cut(
+    image: np.ndarray, box: tuple[int, int, int, int], margin: float, size: int, outside: str = "repeat"
+) -> np.ndarray:
+    """:func:`square_around` a box, cut from ``image`` (uint8 or float32, any channels) and
+    scaled to ``size`` pixels.
+
+    Where the square leaves the image, the image's edge is repeated (``outside="repeat"``,
+    for a picture: the model sees no false edge) or it is zero (``"zero"``, for a map of
+    what lies where)."""
+    left, top, side = square_around(box, margin)
     height, width = image.shape[:2]
     x0, y0 = min(max(left, 0), width - 1), min(max(top, 0), height - 1)
     x1, y1 = max(min(left + side, width), x0 + 1), max(min(top + side, height), y0 + 1)
     square = image[y0:y1, x0:x1]
-    if (x0, y0, x1, y1) != (left, top, left + side, top + side):
-        square = cv2.copyMakeBorder(
-            square, y0 - top, top + side - y1, x0 - left, left + side - x1, cv2.BORDER_REPLICATE
-        )
-    if side >= 4 * OBJECT_INPUT_SIZE:
+    pads = (y0 - top, top + side - y1, x0 - left, left + side - x1)
+    if any(pads):
+        # Scaled before it is padded: a square far larger than the image (a box filling a
+        # 4K frame) would otherwise take hundreds of megabytes.
+        scale = min(1.0, 2 * size / side)
+        if scale < 1.0:
+            shape = (max(1, round((x1 - x0) * scale)), max(1, round((y1 - y0) * scale)))
+            square = cv2.resize(square, shape, interpolation=cv2.INTER_AREA)
+            pads = tuple(round(pad * scale) for pad in pads)
+            side = square.shape[0] + pads[0] + pads[1]
+        border = cv2.BORDER_REPLICATE if outside == "repeat" else cv2.BORDER_CONSTANT
+        square = cv2.copyMakeBorder(square, *pads, border, value=0)
+    if side >= 4 * size:
         # Halved first: averaging by exactly two is several times faster than by any other
         # factor, and the result differs by less than a grey level on average.
         square = cv2.resize(square, None, fx=0.5, fy=0.5, interpolation=cv2.INTER_AREA)
-    interpolation = cv2.INTER_AREA if side > OBJECT_INPUT_SIZE else cv2.INTER_LINEAR
-    crop = cv2.resize(square, (OBJECT_INPUT_SIZE, OBJECT_INPUT_SIZE), interpolation=interpolation)
-    return crop.astype(np.float32) * np.float32(1 / 255)
+    interpolation = cv2.INTER_AREA if side > size else cv2.INTER_LINEAR
+    return cv2.resize(square, (size, size), interpolation=interpolation)
 
 
-def _find_subject(work: np.ndarray, ink: str, scale: float, width: int, height: int) -> Subject:
-    """Locate and normalise the subject in the working image, for one polarity."""
-    if ink == "light":
-        work = 255 - work
+def _digit_strokes(ink: np.ndarray, left: int, top: int, cell: float, width: int, height: int) -> np.ndarray:
+    """The cells of a stroke map (its square's ``left``, ``top`` and ``cell`` size in frame
+    pixels) that are the digit: marked, inside the frame (the cut repeats the frame's edge
+    beyond it), and in a piece of at least a tenth of the marked cells (a stray cell, a
+    fingertip's edge, would stretch the digit's box)."""
+    cells = ink.shape[0]
+    centres = (np.arange(cells) + 0.5) * cell
+    inside = ((top + centres >= 0) & (top + centres < height))[:, None] & (
+        (left + centres >= 0) & (left + centres < width)
+    )[None, :]
+    marked = ((ink > 0.5) & inside).astype(np.uint8)
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(marked, connectivity=8)
+    if count <= 1:
+        return marked.astype(bool)
+    area = stats[1:, cv2.CC_STAT_AREA]
+    return np.isin(labels, 1 + np.flatnonzero(area >= 0.1 * area.sum()))
 
-    paper, full_frame = _paper_region(work)
-    darkness = _ink(work)
-    darkness *= paper
-    search = _search_region(darkness.shape)
-    sx, sy, sw, sh = search
-    sampled = darkness[sy : sy + sh : 2, sx : sx + sw : 2]
-    peak = _percentile(sampled, 99.5)
-    if peak < _MIN_PEAK_INK and not full_frame:
-        # A card held far away, or written with a thin pen, has too few stroke pixels to
-        # stand out in the whole search region; on the card's own pixels they do.  Only
-        # as a second look: frames that already stand out keep their stroke threshold.
-        on_card = sampled[paper[sy : sy + sh : 2, sx : sx + sw : 2] > 0]
-        if on_card.size:
-            peak = _percentile(on_card, 99.5)
-    if peak < _MIN_PEAK_INK:
-        return _nothing("no subject (nothing stands out)")
 
-    threshold = max(0.15, 0.4 * peak)
-    strokes = (darkness > threshold).astype(np.uint8)
-    edge = None if full_frame else cv2.dilate(paper, np.ones((3, 3), np.uint8)) - paper
-    box = _subject_box(strokes, search, edge)
-    if box is None:
-        return _nothing("no subject near the centre")
-    x, y, w, h = box
-    work_h, work_w = darkness.shape
-    if max(w, h) < _MIN_SUBJECT * min(work_w, work_h):
-        return _nothing("subject too small: hold the key closer")
-    if w > _MAX_SUBJECT * work_w and h > _MAX_SUBJECT * work_h:
-        return _nothing("no subject (the whole frame is busy: noise or too close)")
-
-    crop_ink = darkness[y : y + h, x : x + w]
-    crop_strokes = strokes[y : y + h, x : x + w].astype(bool)
-    around = crop_ink[~crop_strokes]
-    contrast = float(np.median(crop_ink[crop_strokes])) - (float(np.median(around)) if around.size else 0.0)
-    sharpness = float(cv2.Laplacian(work[y : y + h, x : x + w], cv2.CV_32F).var())
-    frame_box = (
-        int(x / scale),
-        int(y / scale),
-        max(1, round(w / scale)),
-        max(1, round(h / scale)),
-    )
-    area = (frame_box[2] * frame_box[3]) / float(width * height)
-    if contrast < _MIN_CONTRAST:
-        quality = Quality(False, "no subject (too little contrast)", contrast, sharpness, area)
-        return Subject(None, frame_box, quality)
-
-    level = _percentile(crop_ink[crop_strokes], 90)
-    floor = 0.5 * threshold
-    normalised = np.clip((crop_ink - floor) / max(level - floor, 1e-3), 0.0, 1.0)
-    model_input = _fit_mnist(normalised)
-    return Subject(model_input, frame_box, Quality(True, "", contrast, sharpness, area))
+def _sharpness(gray: np.ndarray) -> float:
+    """``Quality.sharpness`` of a grayscale cut."""
+    laplacian = cv2.Laplacian(gray, cv2.CV_32F)
+    return float(laplacian.var()) / max(float(gray.astype(np.float32).var()), 1.0)
 
 
 def _nothing(reason: str) -> Subject:
@@ -351,7 +384,8 @@ def _working_copy(image: np.ndarray) -> tuple[np.ndarray, float]:
 
 
 def _plain(gray: np.ndarray) -> str | None:
-    """Why a grayscale working copy shows nothing to look for (too dark, flat), or None."""
+    """Why a small grayscale copy of a frame (a working copy, or the digit locator's
+    128x96) shows nothing to look for (too dark, flat), or None."""
     sample = gray[::4, ::4]
     low, high = _percentile(sample, 2), _percentile(sample, 98)
     if high < _MIN_BRIGHTNESS:
@@ -421,68 +455,14 @@ def _to_uint8(frame: object) -> np.ndarray | None:
     return np.ascontiguousarray(image)
 
 
-def _has_black_border(work: np.ndarray) -> bool:
+def _has_black_border(small: np.ndarray) -> bool:
     """Whether an image file is a light subject on a black ground, as MNIST images are.
 
     Such images are made, not photographed: their border is almost all true black.
     A photo's border (a desk, a wall) never is, whatever its colour, so a photo of a
     card on a dark desk still counts as dark ink on paper.
     """
-    return float(np.mean(_border(work) <= 16)) >= 0.8
-
-
-def _paper_region(work: np.ndarray) -> tuple[np.ndarray, bool]:
-    """The card the key is drawn on, as a 0/1 mask, and whether it is the whole frame.
-
-    The card is the bright region under the guide box (Otsu splits it from the desk),
-    holes and all: strokes are looked for inside its outline, shrunk a little.  Its
-    outline, not its convex hull: fingers holding the card and a shadow across it come
-    in from its edge, so they touch the outline and are left out with the desk.  When
-    no card stands out (a sheet filling the view, an image file, a white desk) the whole
-    frame is used.
-    """
-    height, width = work.shape
-    whole = np.ones_like(work)
-    # The card is large: half size is plenty to find it, and halves the cost.
-    small = cv2.resize(work, (width // 2, height // 2), interpolation=cv2.INTER_AREA)
-    _, bright = cv2.threshold(small, 0, 1, cv2.THRESH_BINARY | cv2.THRESH_OTSU)
-    count, labels, stats, _ = cv2.connectedComponentsWithStats(bright, connectivity=4)
-    gx, gy, gw, gh = guide_box(small.shape[1], small.shape[0])
-    overlap = np.bincount(labels[gy : gy + gh, gx : gx + gw].ravel(), minlength=count)
-    overlap[0] = 0
-    card = int(np.argmax(overlap))
-    if overlap[card] < 0.1 * gw * gh:
-        return whole, True
-    # A bright piece inside another (the middle of an "0") is not the paper: take the
-    # largest piece whose box encloses it.
-    x, y, w, h = stats[card, :4]
-    left, top, right, bottom = stats[:, 0], stats[:, 1], stats[:, 0] + stats[:, 2], stats[:, 1] + stats[:, 3]
-    enclosing = np.flatnonzero((left <= x) & (top <= y) & (right >= x + w) & (bottom >= y + h))
-    enclosing = enclosing[enclosing != 0]
-    card = int(enclosing[np.argmax(stats[enclosing, cv2.CC_STAT_AREA])])
-    contours, _ = cv2.findContours((labels == card).astype(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
-    region = np.zeros_like(small)
-    cv2.drawContours(region, [max(contours, key=cv2.contourArea)], -1, 1, -1)
-    region = cv2.resize(region, (width, height), interpolation=cv2.INTER_NEAREST)
-    if region.mean() > 0.9:
-        return whole, True
-    margin = max(3, min(height, width) // 40) | 1
-    region = cv2.erode(region, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (margin, margin)))
-    return region, False
-
-
-def _ink(work: np.ndarray) -> np.ndarray:
-    """How much darker than the local paper each pixel is, in [0, 1].
-
-    The paper's brightness is estimated by a grayscale closing that fills every stroke
-    thinner than its kernel but keeps the steps at a card's edges; dividing by it
-    flattens uneven light and shadows.
-    """
-    side = (max(work.shape) // 4) | 1
-    kernel = cv2.getStructuringElement(cv2.MORPH_RECT, (side, side))
-    paper = cv2.morphologyEx(work, cv2.MORPH_CLOSE, kernel, borderType=cv2.BORDER_REPLICATE)
-    ink = 1.0 - work.astype(np.float32) / np.maximum(paper, 1).astype(np.float32)
-    return np.clip(ink, 0.0, 1.0, out=ink)
+    return float(np.mean(_border(small) <= 16)) >= 0.8
 
 
 def _search_region(shape: tuple[int, int]) -> tuple[int, int, int, int]:
@@ -493,46 +473,6 @@ def _search_region(shape: tuple[int, int]) -> tuple[int, int, int, int]:
     x0, y0 = max(0, gx - grow_w), max(0, gy - grow_h)
     x1, y1 = min(width, gx + gw + grow_w), min(height, gy + gh + grow_h)
     return x0, y0, x1 - x0, y1 - y0
-
-
-def _subject_box(
-    strokes: np.ndarray,
-    search: tuple[int, int, int, int],
-    edge: np.ndarray | None,
-) -> tuple[int, int, int, int] | None:
-    """The box around the largest group of strokes centred in the search region.
-
-    Strokes are joined by a small dilation first, so a digit broken by light or a
-    thin pen still comes out as one piece; nearby pieces are then merged.  Pieces
-    touching ``edge`` (the card's border) are fingers or shadows, never the key.
-    """
-    height, width = strokes.shape
-    joint = cv2.dilate(strokes, _JOIN)
-    count, labels, stats, centroids = _pieces(joint)
-    if count <= 1:
-        return None
-    area = stats[:, cv2.CC_STAT_AREA].astype(np.float64)
-    usable = area >= 0.001 * width * height
-    usable[0] = False
-    if edge is not None:
-        usable[np.unique(labels[edge > 0])] = False
-    sx, sy, sw, sh = search
-    cx, cy = centroids[:, 0], centroids[:, 1]
-    inside = (cx >= sx) & (cx < sx + sw) & (cy >= sy) & (cy < sy + sh)
-    candidates = np.flatnonzero(usable & inside)
-    if candidates.size == 0:
-        return None
-    best = candidates[_most_central(area[candidates], centroids[candidates], search)]
-
-    x0, y0, w, h = stats[best, :4]
-    x1, y1 = x0 + w, y0 + h
-    reach = 0.25 * max(w, h)
-    for index in np.flatnonzero(usable & (area >= 0.1 * area[best])):
-        ox0, oy0, ow, oh = stats[index, :4]
-        if ox0 - reach <= x1 and ox0 + ow + reach >= x0 and oy0 - reach <= y1 and oy0 + oh + reach >= y0:
-            x0, y0 = min(x0, ox0), min(y0, oy0)
-            x1, y1 = max(x1, ox0 + ow), max(y1, oy0 + oh)
-    return int(x0), int(y0), int(x1 - x0), int(y1 - y0)
 
 
 def _fit_mnist(subject: np.ndarray) -> np.ndarray:

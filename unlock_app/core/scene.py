@@ -39,6 +39,9 @@ class Look:
     noise: float
     jpeg_quality: int
     hand: bool
+    fingers: int = 0
+    """Fingers over the card's edges, with or without the hand below it (the demo camera
+    has none)."""
 
 
 @dataclass(frozen=True)
@@ -104,29 +107,42 @@ def make_card(digit: np.ndarray, look: Look) -> np.ndarray:
     stroke[offset : offset + drawn, offset : offset + drawn] = cv2.resize(
         digit.astype(np.float32) / max(float(digit.max()), 1.0), (drawn, drawn), interpolation=cv2.INTER_CUBIC
     )
-    stroke = np.clip(stroke, 0.0, 1.0)
-    if look.stroke:
-        radius = abs(look.stroke)
-        kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1, 2 * radius + 1))
-        stroke = (cv2.dilate if look.stroke > 0 else cv2.erode)(stroke, kernel)
-    # A pen gives strokes with firm edges, not MNIST's anti-aliased blur.
-    coverage = np.clip((stroke - 0.5) / look.ink_softness + 0.5, 0.0, 1.0)[:, :, None]
+    coverage = pen_coverage(np.clip(stroke, 0.0, 1.0), look, drawn)[:, :, None]
     paper = np.empty((side, side, 3), np.float32)
     paper[:] = look.paper
     card = paper * (1.0 - coverage) + np.float32(look.ink) * coverage
     return card.astype(np.uint8)
 
 
-def render(card: np.ndarray | None, pose: Pose, look: Look, rng: np.random.Generator) -> np.ndarray:
+def pen_coverage(strokes: np.ndarray, look: Look, size: int) -> np.ndarray:
+    """Where the look's pen puts ink along a digit's strokes (float32 in [0, 1], scaled to
+    ``size`` pixels on a side): thinner or bolder by ``look.stroke`` (card pixels of a
+    digit drawn 134 pixels tall), with firm edges, not MNIST's anti-aliased blur."""
+    radius = round(abs(look.stroke) * size / 134)
+    if radius:
+        kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1, 2 * radius + 1))
+        strokes = (cv2.dilate if look.stroke > 0 else cv2.erode)(strokes, kernel)
+    return np.clip((strokes - 0.5) / look.ink_softness + 0.5, 0.0, 1.0)
+
+
+def render(
+    card: np.ndarray | None,
+    pose: Pose,
+    look: Look,
+    rng: np.random.Generator,
+    hand_mask: np.ndarray | None = None,
+) -> np.ndarray:
     """One BGR uint8 webcam frame of the card (or of the empty desk when ``card`` is None).
 
-    ``card`` is BGR, or BGRA for an object (see :mod:`objects`): its alpha is its outline."""
+    ``card`` is BGR, or BGRA for an object (see :mod:`objects`): its alpha is its outline.
+    ``hand_mask``, a uint8 array of the frame's height and width, is where the hand and
+    fingers holding the card are drawn as well (255), for a renderer that needs to know
+    what they cover."""
     height, width = look.desk.shape[:2]
     frame = look.desk.copy()
     if card is not None:
         corners = _card_corners(pose, card.shape[1], card.shape[0], width, height)
-        source = np.float32([[0, 0], [card.shape[1], 0], [card.shape[1], card.shape[0]], [0, card.shape[0]]])
-        warp = cv2.getPerspectiveTransform(source, corners)
+        warp = card_warp(card.shape[:2], pose, (width, height))
         if card.shape[2] == 4:  # an object: its alpha is its silhouette
             warped = cv2.warpPerspective(card, warp, (width, height), flags=cv2.INTER_LINEAR)
             cover = warped[:, :, 3:].astype(np.float32) * np.float32(1 / 255)
@@ -136,7 +152,9 @@ def render(card: np.ndarray | None, pose: Pose, look: Look, rng: np.random.Gener
                 card, warp, (width, height), dst=frame, flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_TRANSPARENT
             )
         if look.hand:
-            _draw_hand(frame, corners, look.skin, rng)
+            _draw_hand(frame, corners, look.skin, rng, hand_mask)
+        for _ in range(look.fingers):
+            _draw_finger(frame, corners, look.skin, rng, hand_mask)
     frame = cv2.multiply(frame, look.light, dtype=cv2.CV_32F)
     if look.blur > 0:
         frame = cv2.GaussianBlur(frame, (0, 0), look.blur)
@@ -185,14 +203,23 @@ def render_object(thing: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return render(thing, random_object_pose(rng), random_object_look(rng), rng)
 
 
+def card_warp(card_shape: tuple[int, int], pose: Pose, frame_size: tuple[int, int]) -> np.ndarray:
+    """The homography that ``render`` takes a card (or object) of ``card_shape`` (height,
+    width) through into a frame of ``frame_size`` (width, height) held as ``pose``: what
+    a picture of anything drawn on the card needs to land where the card does."""
+    card_h, card_w = card_shape
+    corners = _card_corners(pose, card_w, card_h, *frame_size)
+    source = np.float32([[0, 0], [card_w, 0], [card_w, card_h], [0, card_h]])
+    return cv2.getPerspectiveTransform(source, corners)
+
+
 def outline_box(thing: np.ndarray, pose: Pose, frame_size: tuple[int, int]) -> tuple[int, int, int, int] | None:
     """Where ``render`` puts a card or object (BGRA: its alpha's outline) in a frame of
     ``frame_size``: its box (x, y, w, h), or None when it falls outside the frame."""
     width, height = frame_size
     corners = _card_corners(pose, thing.shape[1], thing.shape[0], width, height)
     if thing.shape[2] == 4:
-        source = np.float32([[0, 0], [thing.shape[1], 0], [thing.shape[1], thing.shape[0]], [0, thing.shape[0]]])
-        cover = cv2.warpPerspective(thing[:, :, 3], cv2.getPerspectiveTransform(source, corners), frame_size)
+        cover = cv2.warpPerspective(thing[:, :, 3], card_warp(thing.shape[:2], pose, frame_size), frame_size)
         box = cv2.boundingRect((cover > 127).astype(np.uint8))
     else:
         low, high = np.clip(corners.min(0), 0, None), np.minimum(corners.max(0), [width, height])
@@ -211,27 +238,56 @@ def _card_corners(pose: Pose, card_w: int, card_h: int, width: int, height: int)
     return (corners @ rotation.T + centre).astype(np.float32)
 
 
-def _draw_hand(frame: np.ndarray, corners: np.ndarray, skin: tuple[int, int, int], rng: np.random.Generator) -> None:
-    """A thumb over the card's lower edge and the hand below it, out of the digit's way."""
+def _draw_hand(
+    frame: np.ndarray,
+    corners: np.ndarray,
+    skin: tuple[int, int, int],
+    rng: np.random.Generator,
+    mask: np.ndarray | None = None,
+) -> None:
+    """A thumb over the card's lower edge and the hand below it, out of the digit's way
+    (and into ``mask`` as 255, when given)."""
     bottom_left, bottom_right = corners[3], corners[2]
     along = float(rng.uniform(0.25, 0.75))
     grip = bottom_left + along * (bottom_right - bottom_left)
     edge = float(np.linalg.norm(bottom_right - bottom_left))
     colour = tuple(int(c) for c in skin)
     thumb = (int(grip[0]), int(grip[1] - 0.01 * edge))
-    cv2.ellipse(
-        frame,
-        thumb,
-        (int(0.08 * edge), int(0.05 * edge)),
-        float(rng.uniform(-20, 20)),
-        0,
-        360,
-        colour,
-        -1,
-        cv2.LINE_AA,
-    )
+    turn = float(rng.uniform(-20, 20))
     palm = (int(grip[0]), int(grip[1] + 0.3 * edge))
-    cv2.ellipse(frame, palm, (int(0.25 * edge), int(0.3 * edge)), 0, 0, 360, colour, -1, cv2.LINE_AA)
+    for canvas, paint in ((frame, colour), (mask, 255)):
+        if canvas is None:
+            continue
+        cv2.ellipse(canvas, thumb, (int(0.08 * edge), int(0.05 * edge)), turn, 0, 360, paint, -1, cv2.LINE_AA)
+        cv2.ellipse(canvas, palm, (int(0.25 * edge), int(0.3 * edge)), 0, 0, 360, paint, -1, cv2.LINE_AA)
+
+
+def _draw_finger(
+    frame: np.ndarray,
+    corners: np.ndarray,
+    skin: tuple[int, int, int],
+    rng: np.random.Generator,
+    mask: np.ndarray | None = None,
+) -> None:
+    """A finger reaching over one of the card's edges, a little into it, its side in shade
+    (and into ``mask`` as 255, when given)."""
+    side = int(rng.integers(4))
+    start, end = corners[side], corners[(side + 1) % 4]
+    edge = float(np.linalg.norm(end - start))
+    short = float(min(np.linalg.norm(corners[1] - corners[0]), np.linalg.norm(corners[2] - corners[1])))
+    point = start + float(rng.uniform(0.15, 0.85)) * (end - start)
+    inward = corners.mean(0) - point
+    inward /= max(float(np.linalg.norm(inward)), 1e-6)
+    tip = point + inward * float(rng.uniform(0.04, 0.22)) * short
+    root = point - inward * 0.6 * short
+    thickness = max(2, int(rng.uniform(0.14, 0.26) * min(edge, short)))
+    shade = tuple(int(c * 0.75) for c in skin)
+    ends = (tuple(int(v) for v in root), tuple(int(v) for v in tip))
+    for canvas, paint, rim in ((frame, skin, shade), (mask, 255, 255)):
+        if canvas is None:
+            continue
+        cv2.line(canvas, *ends, rim, thickness, cv2.LINE_AA)
+        cv2.line(canvas, *ends, paint, max(1, int(thickness * 0.7)), cv2.LINE_AA)
 
 
 def _desk(rng: np.random.Generator, width: int, height: int) -> np.ndarray:

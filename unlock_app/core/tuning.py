@@ -47,7 +47,9 @@ def shipped_impostors(matcher: Embedder) -> tuple[np.ndarray, np.ndarray]:
         if subject.found:
             inputs.append(subject.input)
             classes.append(int(path.stem.split("_")[0]))
-    for scribble in _scribbles(40):
+    # Enough that one tangle that happens to look like a key's digit moves its rate by
+    # well under a point (one in forty moved a 7 key's by 1.5).
+    for scribble in _scribbles(120):
         subject = preprocess(scribble, ink="auto")
         if subject.found:
             inputs.append(subject.input)

@@ -71,7 +71,7 @@ class TrainingConfig:
 
 
 DEFAULTS = {
-    "digit": TrainingConfig("digit", objects=2000),
+    "digit": TrainingConfig("digit", epochs=12, objects=2000, hard_negatives=True),
     "object": TrainingConfig(
         "object",
         epochs=18,
@@ -132,7 +132,7 @@ def _digit_image(source: str, index: int) -> np.ndarray:
 _ELASTIC = v2.ElasticTransform(alpha=24.0, sigma=4.0)
 
 
-def _varied(digit: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+def varied(digit: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """A digit as another hand might write it: elastically deformed (half the time)."""
     if rng.random() < 0.5:
         return digit
@@ -150,7 +150,7 @@ def _inputs_of(job: tuple) -> list[np.ndarray]:
         if source in ("handwritten", "printed"):
             digit = _digit_image(source, index)
             found = [preprocess(digit, ink="auto")]
-            frames = [training_world.digit_frame(_varied(digit, rng), rng) for _ in range(views)]
+            frames = [training_world.digit_frame(varied(digit, rng), rng) for _ in range(views)]
         elif source == "object frame":
             thing = objects.make_key_object(rng, objects.materials("train"))
             frames, found = [training_world.object_frame(thing, rng)], []
@@ -166,7 +166,7 @@ def _inputs_of(job: tuple) -> list[np.ndarray]:
         thing = objects.make_key_object(rng, objects.materials("train"), slot=index, grid=TRAINING_GRID)
     else:
         digit = _digit_image("handwritten" if source == "handwritten card" else "printed", index % _digit_count(source))
-        card = training_world.scene.make_card(_varied(digit, rng), training_world.look(rng, "digit"))
+        card = training_world.scene.make_card(varied(digit, rng), training_world.look(rng, "digit"))
         thing = np.dstack([card, np.full(card.shape[:2], 255, np.uint8)])
     frames = [objects.as_image_file(thing, rng)] + [training_world.object_frame(thing, rng) for _ in range(views)]
     return [subject.input for subject in (preprocess_object(frame) for frame in frames) if subject.found]
@@ -274,9 +274,10 @@ def train(
 ) -> tuple[EmbeddingNet | ObjectEmbeddingNet, ModelCard]:
     """Train an embedding from scratch.  Seeded; deterministic on the CPU.  ``data`` is
     ``training_inputs(config)`` when it is already at hand."""
-    torch.manual_seed(config.seed)
     started = time.perf_counter()
     inputs, identity = data if data is not None else training_inputs(config, "rendering" if progress else None)
+    # Seeded once the inputs are made: rendering in this process (one core) draws from torch too.
+    torch.manual_seed(config.seed)
     model = _network(config).to(device)
     batch_of = model.to_batch
     tensors = batch_of(inputs).to(device)
@@ -330,14 +331,17 @@ def _card(config: TrainingConfig, inputs: int, steps: int, device: torch.device,
             f"{digits.DATA_SOURCE}, the train part; the ten digits of every font of the train part's font "
             f"packages ({len(digits.printed_digits('train'))} printed digits); what the digit preprocessing finds "
             f"in frames of {config.objects} training objects, {config.objects // 2} empty desks and "
-            f"{3 * config.objects} parts of training photographs, each to match nothing"
+            f"{3 * config.objects} parts of training photographs, each to match nothing; every input found and "
+            f"marked by the digit locator ({locator.WEIGHTS['digit']}, SHA-256 "
+            f"{locator.shipped('digit').card.sha256[:12]})"
         )
     else:
         data = (
             f"{config.objects} objects of the train part (unlock_app.lab.objects: procedural, photo cards, stickers, "
             f"logos; {objects.materials('train').describe()}); {config.digit_cards} handwritten and "
             f"{config.digit_cards} printed digits of the train part drawn on cards, one object each; every input "
-            f"cut out by the object locator ({locator.WEIGHTS}, SHA-256 {locator.shipped().card.sha256[:12]})"
+            f"cut out by the object locator ({locator.WEIGHTS['object']}, SHA-256 "
+            f"{locator.shipped('object').card.sha256[:12]})"
         )
     return ModelCard(
         width=config.width,

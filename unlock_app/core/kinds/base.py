@@ -39,8 +39,8 @@ class KeyKind:
     capture_gap_s: float
     """Seconds between two samples captured in the enrollment dialog."""
     min_sharpness: float
-    """The variance of the Laplacian (``Quality.sharpness``) below which the enrollment
-    dialog takes a sample for blurred."""
+    """The sharpness (``Quality.sharpness``) below which the enrollment dialog takes a
+    sample for blurred."""
 
     @property
     def shipped_weights(self) -> Path:

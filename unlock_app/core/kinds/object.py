@@ -23,7 +23,7 @@ OBJECT = KeyKind(
     # that the views differ.
     capture_spacing=10,
     capture_gap_s=1.2,
-    # None at all: a smooth object (a plain coin, a grey tag) has a low Laplacian variance however
-    # sharp it is (5 to 58 for one demo object across lighting), so it would never be taken.
+    # None at all: a smooth object (a plain coin, a grey tag) has little fine detail however sharp
+    # it is, so it would never be taken.
     min_sharpness=0.0,
 )
