@@ -14,6 +14,7 @@ import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import NoReturn
 
 from unlock_app import __version__
 
@@ -24,8 +25,15 @@ class UsageError(Exception):
     """Bad input: printed as one line per problem, exit code 2."""
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse's parser, but a usage error is one line, as every other bad input is."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_BAD_INPUT, f"{self.prog}: {message} ({self.prog} --help says more)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="unlock-app",
         description=(
             "Unlock with what you show your webcam. With no COMMAND, opens the window; the commands "
@@ -57,7 +65,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--camera",
         dest="window_camera",
         metavar="SPEC",
-        help="the window's camera: index, video file, URL or demo (default: the setting, else webcam 0, else demo)",
+        help="the window's camera, and enroll's or verify's when not given after them: index, video file, URL or"
+        " demo (default: the setting, else webcam 0, else demo)",
     )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
@@ -166,6 +175,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         from unlock_app.ui.app import run
 
         return run(args, weights_of(args))
+    if getattr(args, "camera", "") is None and args.window_camera:
+        args.camera = args.window_camera  # "--camera demo:7 verify": the camera is the camera
     try:
         code = COMMANDS[args.command](args)
         sys.stdout.flush()  # a closed pipe shows here, inside the handler, not at exit
@@ -556,6 +567,8 @@ def _verify_camera(args: argparse.Namespace, profile: _Profile) -> int:
         entry["reason"] = "nothing enrolled"
     elif frames == 0:
         entry["reason"] = "no frames came from the camera"
+    elif with_subject == 0:
+        entry["reason"] = f"no key seen in {_plural(frames, 'frame')}"
     _report([entry], args.json, _verify_line)
     return EXIT_OK if decision.unlock else EXIT_DENY
 

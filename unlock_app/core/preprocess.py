@@ -196,9 +196,9 @@ def _find_digit(image: np.ndarray, small: np.ndarray, ink: Literal["dark", "ligh
     frame_box = (min(x0, width - 1), min(y0, height - 1), max(1, x1 - x0), max(1, y1 - y0))
     gray = cv2.cvtColor(square, cv2.COLOR_BGR2GRAY)
     on_strokes = cv2.resize(strokes.astype(np.uint8), gray.shape[::-1], interpolation=cv2.INTER_NEAREST) > 0
-    paper = float(np.median(gray[~on_strokes])) if (~on_strokes).any() else 255.0
+    paper = _percentile(gray[~on_strokes], 50) if (~on_strokes).any() else 255.0
     # The strokes' darker quarter: a fine pen's line fills only part of a cell.
-    contrast = max(0.0, paper - float(np.percentile(gray[on_strokes], 25))) / max(paper, 1.0)
+    contrast = max(0.0, paper - _percentile(gray[on_strokes], 25)) / max(paper, 1.0)
     area = (frame_box[2] * frame_box[3]) / float(width * height)
     model_input = _fit_mnist((ink_map * strokes)[row0:row1, col0:col1])
     return Subject(model_input, frame_box, Quality(True, "", min(1.0, contrast), _sharpness(gray), area))
