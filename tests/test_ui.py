@@ -725,6 +725,29 @@ def test_enrollment_dialog_has_room_for_its_warnings_from_the_start(qtbot, model
     store.close()
 
 
+def test_the_similarity_bar_is_drawn_where_frames_are_matched_not_in_enrollment(qtbot, analysis, profile):
+    from unlock_app.core.camera import LatestFrame
+    from unlock_app.ui.live_view import LiveView
+
+    def under_the_picture(view) -> tuple[int, int, int]:
+        view.set_frame(np.full((480, 640, 3), 128, np.uint8))
+        target = view._target_rect()
+        pixel = view.grab().toImage().pixelColor(int(target.left() + target.width() / 4), int(target.bottom() + 18))
+        return pixel.red(), pixel.green(), pixel.blue()
+
+    view = LiveView()
+    qtbot.addWidget(view)
+    view.resize(640, 536)
+    assert under_the_picture(view) == (60, 60, 66)  # the bar, empty
+    store = ReferenceStore(profile)
+    dialog = _enrollment_dialog(analysis, store, LatestFrame())
+    qtbot.addWidget(dialog)
+    dialog.show()
+    qtbot.waitExposed(dialog)
+    assert under_the_picture(dialog.preview) == (24, 24, 28)  # the background: no bar matching nothing
+    store.close()
+
+
 def test_settings_dialog_opens_on_the_kind_of_key_enrolled(qtbot, models, analysis, profile):
     store = ReferenceStore(profile)
     store.add("badge", "object", _object_views("c"))

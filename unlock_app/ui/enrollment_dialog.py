@@ -90,7 +90,7 @@ class EnrollmentDialog(QDialog):
         # A click on the picture takes the focus from the label, so that the demo camera's
         # keys reach the camera.
         self.preview.setFocusPolicy(Qt.FocusPolicy.ClickFocus)
-        self.preview.thresholds = {kind: policy.threshold_for(kind) for kind in self.preview.thresholds}
+        self.preview.scores = False  # the samples are matched against nothing here
         self.label = QLineEdit()
         self.label.setPlaceholderText("a name for this key, e.g. seven")
         self.kind = QComboBox()

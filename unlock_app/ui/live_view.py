@@ -32,7 +32,7 @@ def input_image(model_input: np.ndarray) -> QImage:
 
 class LiveView(QWidget):
     """Paints the newest frame, the guide box, the subject's box, the model's input, the
-    best match and a similarity bar with the threshold marked.  It only draws: the
+    best match and (unless ``scores`` is off) a similarity bar with the threshold marked.  It only draws: the
     window feeds it frames and results."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
@@ -45,6 +45,8 @@ class LiveView(QWidget):
         self._match_thumbnail: QPixmap | None = None
         self.thresholds = {"digit": 0.5, "object": 0.5}
         """The threshold of each kind of key; the one of the shown match's kind is drawn."""
+        self.scores = True
+        """Whether the similarity bar is drawn (the enrollment dialog matches nothing)."""
         self.message = ""
         self.accent = AMBER
 
@@ -128,16 +130,17 @@ class LiveView(QWidget):
     def _paint_bar(self, painter: QPainter, target: QRectF, score: float | None, passes: bool) -> None:
         top = target.bottom() + 10
         bar = QRectF(target.left() + 10, top, target.width() - 20, 16)
-        painter.setPen(Qt.PenStyle.NoPen)
-        painter.setBrush(QColor(60, 60, 66))
-        painter.drawRoundedRect(bar, 4, 4)
-        if score is not None:
-            filled = QRectF(bar.left(), bar.top(), bar.width() * max(0.0, min(score, 1.0)), bar.height())
-            painter.setBrush(GREEN if passes else AMBER)
-            painter.drawRoundedRect(filled, 4, 4)
-        marker = bar.left() + bar.width() * self.threshold
-        painter.setPen(QPen(QColor(255, 255, 255), 2))
-        painter.drawLine(int(marker), int(bar.top() - 4), int(marker), int(bar.bottom() + 4))
+        if self.scores:
+            painter.setPen(Qt.PenStyle.NoPen)
+            painter.setBrush(QColor(60, 60, 66))
+            painter.drawRoundedRect(bar, 4, 4)
+            if score is not None:
+                filled = QRectF(bar.left(), bar.top(), bar.width() * max(0.0, min(score, 1.0)), bar.height())
+                painter.setBrush(GREEN if passes else AMBER)
+                painter.drawRoundedRect(filled, 4, 4)
+            marker = bar.left() + bar.width() * self.threshold
+            painter.setPen(QPen(QColor(255, 255, 255), 2))
+            painter.drawLine(int(marker), int(bar.top() - 4), int(marker), int(bar.bottom() + 4))
         painter.setPen(self.accent)
         font = QFont(self.font())
         font.setPointSize(12)

@@ -30,7 +30,7 @@ from unlock_app.core.paths import write_atomic
 NOTES_FILE = "notes.txt"
 _THUMB, _GAP, _STRIP = 56, 4, 5
 """A key's row shows up to ``_STRIP`` of its samples, ``_THUMB`` px square."""
-_LOG_COLUMNS = ("Time", "Outcome", "Score", "Key", "Frames", "Source", "Snapshot")
+_LOG_COLUMNS = ("Time", "Outcome", "Score", "Nearest key", "Frames", "Source", "Snapshot")
 _LOG_ROWS = 500
 
 
