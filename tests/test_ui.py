@@ -386,7 +386,7 @@ def test_no_webcam_falls_back_to_the_demo_camera_on_an_empty_desk_with_a_banner(
     source, spec, banner = choose_camera("97", "")
     # Nothing held up until the user picks something: an enrolled key must not open by itself.
     assert isinstance(source, DemoCamera) and source.digit is None and spec == "demo:none"
-    assert "camera 97" in banner and "empty desk" in banner and "keys 0-9" in banner and "A-H" in banner
+    assert "camera 97" in banner and "keys 0-9" in banner and "A-H" in banner and "N takes it away" in banner
     source, spec, banner = choose_camera("demo:3", "")
     assert source.digit == 3 and banner == ""
 

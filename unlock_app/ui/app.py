@@ -52,8 +52,8 @@ def choose_camera(requested: str | None, saved: str) -> tuple[FrameSource, str, 
     except CameraError as error:
         problem = "No webcam found (camera 0 cannot be opened)" if spec == "0" else f"Camera unavailable: {error}"
         banner = (
-            f"{problem}. This is the demo camera, on an empty desk: keys 0-9 hold up a card "
-            "with that digit, A-H one of the demo objects, N nothing."
+            f"{problem}. This is the demo camera: keys 0-9 hold up a card with that digit, "
+            "A-H one of the demo objects, N takes it away."
         )
         return DemoCamera(None), "demo:none", banner
 
