@@ -187,12 +187,13 @@ def test_the_key_just_enrolled_opens_only_once_shown_again(qtbot, make_window, m
 
     def enroll_a_seven(dialog):
         window.store.add("7", "digit", from_images([DIGITS / "7_0.png", DIGITS / "7_2.png"]))
+        dialog.saved = "7"  # as its Save does
         return QDialog.DialogCode.Accepted
 
     monkeypatch.setattr(EnrollmentDialog, "exec", enroll_a_seven)
     window.open_enrollment()  # the first run: saved while the 7 is still held up
     qtbot.waitUntil(lambda: not window.loading_keys, timeout=20000)
-    assert not window.first_run
+    assert not window.first_run and "\u201c7\u201d saved" in window.statusBar().currentMessage()
     seen = []
     window.inference.analysed.connect(lambda: seen.append(1))
     qtbot.waitUntil(lambda: len(seen) >= 20, timeout=10000)
@@ -244,7 +245,7 @@ def test_enrollment_dialog_captures_by_itself_and_saves_one_key(qtbot, models, a
     assert len(dialog.samples) == 2 and dialog.thumbnails.count() == 2
     dialog.label.setText("four")
     dialog.buttons.button(dialog.buttons.StandardButton.Save).click()
-    assert dialog.result() == QDialog.DialogCode.Accepted
+    assert dialog.result() == QDialog.DialogCode.Accepted and dialog.saved == "four"
     assert [r.label for r in store.references()] == ["four", "four"]
     store.close()
 

@@ -68,6 +68,8 @@ class EnrollmentDialog(QDialog):
         self.galleries = galleries
         self.policy = policy
         self.samples: list[NewReference] = []
+        self.saved: str | None = None
+        """The label of the key saved, once Save has stored it."""
         self._last_index = 0
         self._recent_boxes: deque[tuple[int, int, int, int] | None] = deque(maxlen=STEADY_FRAMES)
         self._last_capture = 0.0
@@ -318,6 +320,7 @@ class EnrollmentDialog(QDialog):
             self._notice = f"Label: {error}"
             self._show_warnings()
             return
+        self.saved = label
         self.accept()
 
     def done(self, result: int) -> None:

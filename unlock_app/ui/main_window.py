@@ -42,6 +42,7 @@ from unlock_app.ui.workers import CaptureThread, Delivery, InferenceThread
 
 _PAINT_INTERVAL_MS = 33
 _TEXT_INTERVAL_MS = 250
+_SAVED_MESSAGE_MS = 8000
 
 
 class LockState(QObject):
@@ -349,6 +350,7 @@ class MainWindow(QMainWindow):
             parent=self,
         )
         if dialog.exec() == QDialog.DialogCode.Accepted:
+            self.statusBar().showMessage(f"Key \u201c{dialog.saved}\u201d saved", _SAVED_MESSAGE_MS)
             # The key just enrolled is likely still in view: it opens only once shown again,
             # so that the first unlock is one the user sees happen.
             if not self.lock_state.unlocked:
