@@ -96,6 +96,20 @@ def test_another_digit_or_nothing_stays_locked(qtbot, make_window, tmp_path, sho
     assert window.pages.currentWidget() is not window.panel
 
 
+def test_the_lock_screen_says_why_no_key_is_seen_when_one_kind_is_enrolled(qtbot, make_window):
+    demo = DemoCamera("a", seed=4)  # an object, where only a digit key is enrolled
+    window = make_window(lambda: demo, enrolled=(7,))
+
+    def nothing_seen() -> bool:
+        return window.live_view.analysis is not None and not window.live_view.analysis.subject.found
+
+    qtbot.waitUntil(nothing_seen, timeout=10000)
+    analysis = window.live_view.analysis
+    assert analysis.kind == "digit"
+    status = window._status()[0]
+    assert status.startswith("Show your key (") and analysis.subject.quality.reason in status
+
+
 def test_demo_camera_keys_choose_the_card(qtbot, make_window):
     demo = DemoCamera(None, seed=4)
     window = make_window(lambda: demo, enrolled=(3,))

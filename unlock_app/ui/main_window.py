@@ -304,6 +304,10 @@ class MainWindow(QMainWindow):
         analysis = self.live_view.analysis
         if analysis is None or not analysis.subject.found:
             waiting = "No match" if self.session.last_outcome == "deny" else "Show your key"
+            enrolled = [kind for kind, gallery in self.galleries.items() if len(gallery)]
+            if analysis is not None and len(enrolled) == 1:
+                # One kind is looked for, so why it was not seen says what to show.
+                waiting += f" ({analysis.subject.quality.reason})"
             return waiting + self._lockout_warning(), AMBER
         if analysis.passes(self.policy.threshold_for(analysis.kind)):
             return f"Match {analysis.match.score:.2f}, hold still", GREEN
