@@ -80,6 +80,7 @@ def test_showing_the_enrolled_digit_opens_the_panel(qtbot, make_window, tmp_path
         pass
     assert unlocked.args == [True]
     assert window.pages.currentWidget() is window.panel
+    assert window.panel.title.text() == "Unlocked by \u201c7\u201d"
 
 
 @pytest.mark.parametrize("shown", ["three", "empty desk"])

@@ -260,6 +260,7 @@ class MainWindow(QMainWindow):
             analysis, source=source, frame=captured.frame, frozen=captured.frozen, still=captured.still
         )
         if step.ended == "unlock":
+            self.panel.show_opened_by(step.decision.label)
             self.lock_state.set_unlocked(True)
 
     def _on_text_timer(self) -> None:

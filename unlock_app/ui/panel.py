@@ -55,9 +55,9 @@ class ProtectedPanel(QWidget):
         self.settings_button = QPushButton("Settings...")
         self.settings_button.clicked.connect(self.settings_requested)
         header = QHBoxLayout()
-        title = QLabel("Unlocked")
-        title.setObjectName("title")
-        header.addWidget(title, 1)
+        self.title = QLabel("Unlocked")
+        self.title.setObjectName("title")
+        header.addWidget(self.title, 1)
         header.addWidget(self.settings_button)
         header.addWidget(self.lock_button)
 
@@ -121,6 +121,10 @@ class ProtectedPanel(QWidget):
         current = self.notes_path.read_text(encoding="utf-8") if self.notes_path.exists() else ""
         if text != current:
             write_atomic(self.notes_path, text.encode("utf-8"))
+
+    def show_opened_by(self, label: str | None) -> None:
+        """Name the key that opened the panel in its header."""
+        self.title.setText(f"Unlocked by \u201c{label}\u201d" if label else "Unlocked")
 
     def refresh(self) -> None:
         """Reload the reference list and the log."""
