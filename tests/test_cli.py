@@ -207,6 +207,10 @@ def test_usage_errors(run):
             run(*args)
         err = run.capsys.readouterr().err
         assert exited.value.code == 2 and len(err.splitlines()) == 1 and "--help" in err  # one line, no usage block
+    with pytest.raises(SystemExit) as exited:
+        run("--threshold", "0.5", "verify", "x.png")  # a command's option before the command
+    err = run.capsys.readouterr().err
+    assert exited.value.code == 2 and "unrecognized option --threshold before the command" in err
 
 
 def test_config_show_and_set(run):

@@ -28,8 +28,26 @@ class UsageError(Exception):
 class _Parser(argparse.ArgumentParser):
     """argparse's parser, but a usage error is one line, as every other bad input is."""
 
+    def parse_known_args(self, args=None, namespace=None):
+        self._arguments = list(sys.argv[1:] if args is None else args)
+        return super().parse_known_args(args, namespace)
+
     def error(self, message: str) -> NoReturn:
+        if "invalid choice" in message and self._subparsers is not None:
+            message = self._misplaced_option() or message
         self.exit(EXIT_BAD_INPUT, f"{self.prog}: {message} ({self.prog} --help says more)\n")
+
+    def _misplaced_option(self) -> str:
+        """argparse takes the value of an option it does not know, given before the command,
+        for the command ("invalid choice: 'abc'"): name the option instead."""
+        commands = {name for action in self._subparsers._group_actions for name in action.choices}
+        for token in getattr(self, "_arguments", []):
+            if token in commands:
+                break
+            option = token.split("=", 1)[0]
+            if option.startswith("--") and option not in self._option_string_actions:
+                return f"unrecognized option {option} before the command (a command's options go after it)"
+        return ""
 
 
 def build_parser() -> argparse.ArgumentParser:
