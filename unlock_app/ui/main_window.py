@@ -184,8 +184,13 @@ class MainWindow(QMainWindow):
         return policy(self.settings, self.models)
 
     @property
+    def enrolled_kinds(self) -> list[str]:
+        """The kinds of key with at least one reference enrolled."""
+        return [kind for kind, gallery in self.galleries.items() if len(gallery)]
+
+    @property
     def first_run(self) -> bool:
-        return not any(len(gallery) for gallery in self.galleries.values()) and not self.unusable
+        return not self.enrolled_kinds and not self.unusable
 
     def lock(self) -> None:
         self.lock_state.set_unlocked(False)
@@ -305,8 +310,7 @@ class MainWindow(QMainWindow):
         analysis = self.live_view.analysis
         if analysis is None or not analysis.subject.found:
             waiting = "No match" if self.session.last_outcome == "deny" else "Show your key"
-            enrolled = [kind for kind, gallery in self.galleries.items() if len(gallery)]
-            if analysis is not None and len(enrolled) == 1:
+            if analysis is not None and len(self.enrolled_kinds) == 1:
                 # One kind is looked for, so why it was not seen says what to show.
                 waiting += f" ({analysis.subject.quality.reason})"
             return waiting + self._lockout_warning(), AMBER
