@@ -8,10 +8,12 @@ import pytest
 import torch
 from conftest import card_frames, object_frames
 
+from unlock_app.core import networks
 from unlock_app.core.kinds import KINDS
+from unlock_app.core.locator import DigitLocatorNet
 from unlock_app.core.model import EmbeddingNet, ObjectEmbeddingNet, load_model, resolve_device
 from unlock_app.core.model_card import ModelCard, ModelError, card_path
-from unlock_app.core.networks import fold_batch_norms, save_model
+from unlock_app.core.networks import InBFloat16, fold_batch_norms, for_inference, save_model
 
 
 @pytest.fixture
@@ -49,6 +51,33 @@ def test_folding_the_batch_norms_keeps_what_the_model_computes(network, shape):
         folded = fold_batch_norms(model)
         assert not any(isinstance(layer, torch.nn.BatchNorm2d) for layer in folded.modules())
         torch.testing.assert_close(folded(batch), expected, atol=1e-5, rtol=1e-4)
+
+
+@pytest.mark.parametrize("bfloat16", [False, True])
+@pytest.mark.parametrize(
+    "network, shape",
+    [
+        (lambda: EmbeddingNet(width=8, embedding_size=16), (1, 28, 28)),
+        (lambda: ObjectEmbeddingNet(width=8, embedding_size=16), (3, 48, 48)),
+        (lambda: DigitLocatorNet.untrained(8).box, (3, 96, 128)),
+        (lambda: DigitLocatorNet.untrained(8).strokes, (3, 64, 64)),
+    ],
+)
+def test_a_network_made_ready_for_the_cpu_computes_what_it_did(network, shape, bfloat16, monkeypatch):
+    # Forced on: a CPU without bfloat16 arithmetic emulates it, slowly but the same.
+    monkeypatch.setattr(networks, "BFLOAT16_CONVOLUTIONS", bfloat16)
+    torch.manual_seed(0)
+    model = network().eval()
+    batch = torch.rand(4, *shape)
+    with torch.inference_mode():
+        expected = model(batch)
+        ready = for_inference(model, torch.device("cpu"))
+        out = ready(batch.contiguous(memory_format=torch.channels_last))
+    assert out.dtype == torch.float32
+    assert any(isinstance(part, InBFloat16) for part in ready.modules()) == bfloat16
+    # bfloat16 keeps 8 bits of each number: about half a percent of the output's scale.
+    tolerance = 0.02 * float(expected.abs().max()) if bfloat16 else 1e-4
+    torch.testing.assert_close(out, expected, atol=tolerance, rtol=0)
 
 
 def test_card_records_the_weights_hash(saved):

@@ -28,7 +28,7 @@ from torch import nn
 
 from unlock_app.core import paths
 from unlock_app.core.model_card import ModelError, card_path
-from unlock_app.core.networks import conv_block, fit, fold_batch_norms, load_checked, opponent_colours
+from unlock_app.core.networks import conv_block, fit, for_inference, load_checked, opponent_colours
 
 WEIGHTS = {"digit": "digit_locator.safetensors", "object": "object_locator.safetensors"}
 """Each kind of key's locator weights, in ``weights/``."""
@@ -151,8 +151,7 @@ class Locator:
         fit(model, state, weights, card)
         self.card = card
         self.threshold = float(card.threshold)
-        # Channels-last: the CPU's convolutions are about a tenth faster for one frame.
-        model = fold_batch_norms(model.eval()).to(memory_format=torch.channels_last)
+        model = for_inference(model, torch.device("cpu"))
         self.network = model.box if isinstance(model, DigitLocatorNet) else model
         self._strokes = model.strokes if isinstance(model, DigitLocatorNet) else None
 

@@ -60,6 +60,52 @@ def fold_batch_norms(model: nn.Module) -> nn.Module:
     return model
 
 
+def _computes_bfloat16() -> bool:
+    """Whether this CPU has bfloat16 arithmetic (AVX-512 BF16 or AMX) for oneDNN to use."""
+    supported = getattr(torch.ops.mkldnn, "_is_mkldnn_bf16_supported", None)  # private: may go
+    return bool(supported and supported())
+
+
+BFLOAT16_CONVOLUTIONS = _computes_bfloat16()
+"""Whether :func:`for_inference` runs convolutions in bfloat16 on the CPU: where the CPU
+computes it, a frame's networks take about a fifth less time (their weights take half the
+cache) and a batch of embeddings half; an embedding moves by about a thousandth of the
+distance between keys (``benchmarks/bfloat16.py``)."""
+
+
+class InBFloat16(nn.Module):
+    """A stack of convolutions run in bfloat16: its float32 input cast down, its output
+    cast back (the colour conversion before it and the heads after it stay float32)."""
+
+    def __init__(self, part: nn.Module) -> None:
+        super().__init__()
+        self.part = part.to(torch.bfloat16)
+
+    def forward(self, batch: torch.Tensor) -> torch.Tensor:
+        return self.part(batch.to(torch.bfloat16)).float()
+
+
+def for_inference(model: nn.Module, device: torch.device) -> nn.Module:
+    """A loaded network made ready to run: in eval mode, batch norms folded
+    (:func:`fold_batch_norms`) and, on the CPU, in channels-last layout (its convolutions
+    run about a quarter faster on one frame) with each stack of convolutions in bfloat16
+    where the CPU computes it (``BFLOAT16_CONVOLUTIONS``).  Changed in place."""
+    model = fold_batch_norms(model.eval())
+    if device.type != "cpu":
+        return model
+    if BFLOAT16_CONVOLUTIONS:
+        _convolutions_in_bfloat16(model)
+    return model.to(memory_format=torch.channels_last)
+
+
+def _convolutions_in_bfloat16(model: nn.Module) -> None:
+    for name, part in list(model.named_children()):
+        if isinstance(part, nn.Sequential) and any(isinstance(layer, nn.Conv2d) for layer in part):
+            setattr(model, name, InBFloat16(part))
+        elif not isinstance(part, nn.Sequential):
+            _convolutions_in_bfloat16(part)
+
+
 def save_model(model: nn.Module, card: ModelCard, weights: Path) -> None:
     """Write the weights and their card; the card records the file's SHA-256."""
     weights.parent.mkdir(parents=True, exist_ok=True)
