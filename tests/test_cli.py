@@ -213,6 +213,17 @@ def test_usage_errors(run):
     assert exited.value.code == 2 and "unrecognized option --threshold before the command" in err
 
 
+@pytest.mark.parametrize("where", ["a file", "under a file"])
+def test_a_data_folder_that_cannot_be_made_is_named(tmp_path, capsys, where):
+    afile = tmp_path / "notes.txt"
+    afile.write_text("mine")
+    data = afile if where == "a file" else afile / "profile"
+    assert main(["--data-dir", str(data), "list"]) == 2
+    err = capsys.readouterr().err
+    assert len(err.splitlines()) == 1 and str(data) in err and "--data-dir" in err and "Traceback" not in err
+    assert afile.read_text() == "mine"
+
+
 def test_config_show_and_set(run):
     code, out, _ = run("config")
     assert code == 0 and "thresholds.digit = " in out and "thresholds.object = " in out and "model card" in out

@@ -109,6 +109,8 @@ def test_the_lock_screen_says_why_no_key_is_seen_when_one_kind_is_enrolled(qtbot
     assert analysis.kind == "digit"
     status = window._status()[0]
     assert status.startswith("Show your key (") and analysis.subject.quality.reason in status
+    window.session.last_outcome = "deny"  # as after a failed attempt
+    assert window._status()[0].startswith("No match: show your key (")
 
 
 def test_demo_camera_keys_choose_the_card(qtbot, make_window):
@@ -622,6 +624,13 @@ def test_an_unreadable_settings_file_is_named_and_the_defaults_used(tmp_path, mo
     code, seen = _run_app(monkeypatch, data)
     assert code == 0 and str(data / "settings.json") in seen["banner"] and "defaults" in seen["banner"]
     assert (data / "settings.json").read_text() == "{ this is not json"
+
+
+def test_a_data_folder_that_cannot_be_made_stops_the_app_with_its_name(tmp_path, monkeypatch, qtbot):
+    afile = tmp_path / "profile"
+    afile.write_text("not a folder")
+    code, seen = _run_app(monkeypatch, afile)
+    assert code == 2 and str(afile) in seen["critical"] and "banner" not in seen
 
 
 @pytest.mark.parametrize("kind", ["digit", "object"])

@@ -228,6 +228,7 @@ def _known_errors() -> tuple[type[Exception], ...]:
     from unlock_app.core.camera import CameraError
     from unlock_app.core.images import ImageError
     from unlock_app.core.model_card import ModelError
+    from unlock_app.core.paths import FolderError
     from unlock_app.core.settings import SettingsError
     from unlock_app.lab.digits import TrainingDataError
     from unlock_app.lab.objects import ObjectDataError
@@ -244,6 +245,7 @@ def _known_errors() -> tuple[type[Exception], ...]:
         ObjectDataError,
         LabDataError,
         AuditError,
+        FolderError,
     )
 
 

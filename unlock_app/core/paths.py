@@ -26,19 +26,37 @@ def bundled(name: str) -> Path:
     raise FileNotFoundError(f"the application's {name}/ folder is missing: reinstall unlock-app")
 
 
+class FolderError(Exception):
+    """A data or settings folder that cannot be made or used (a file in its place, a
+    parent that cannot be written)."""
+
+
 def data_dir(override: str | Path | None = None) -> Path:
-    """The folder for references, notes and the log (created 0700)."""
+    """The folder for references, notes and the log (created 0700).
+
+    Raises
+    ------
+    FolderError
+        If it cannot be made, or something else is in its place.
+    """
     return _private_dir(Path(override) if override else Path(platformdirs.user_data_dir(APP_NAME)))
 
 
 def config_dir(override: str | Path | None = None) -> Path:
     """The folder for settings (created 0700).  ``--data-dir`` keeps a whole profile,
-    settings included, in one folder."""
+    settings included, in one folder.  Raises ``FolderError`` as :func:`data_dir` does."""
     return _private_dir(Path(override) if override else Path(platformdirs.user_config_dir(APP_NAME)))
 
 
 def _private_dir(path: Path) -> Path:
-    path.mkdir(parents=True, exist_ok=True, mode=0o700)
+    try:
+        path.mkdir(parents=True, exist_ok=True, mode=0o700)
+    except FileExistsError:
+        raise FolderError(f"{path}: a file, not a folder: give --data-dir a folder (it is made if missing)") from None
+    except OSError as error:
+        raise FolderError(
+            f"{path}: cannot make this folder ({error.strerror}): give --data-dir a folder you can write to"
+        ) from None
     return path
 
 

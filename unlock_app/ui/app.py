@@ -76,13 +76,13 @@ def run(args, weights: Mapping[str, Path | None]) -> int:
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
     dress(app)
-    data_dir = paths.data_dir(args.data_dir)
-    config_dir = paths.config_dir(args.data_dir)
-    settings, warnings = settings_module.load(config_dir)
     try:
+        data_dir = paths.data_dir(args.data_dir)
+        config_dir = paths.config_dir(args.data_dir)
+        settings, warnings = settings_module.load(config_dir)
         models = Models(args.device or settings.device, weights)
-    except ModelError as error:
-        # Without a checked model nothing can be matched: say why and stop.
+    except (paths.FolderError, ModelError) as error:
+        # Without its folders or a checked model nothing can be kept or matched: say why and stop.
         QMessageBox.critical(None, "unlock-app cannot start", str(error))
         print(f"unlock-app: {error}", file=sys.stderr)
         return 2

@@ -309,7 +309,8 @@ class MainWindow(QMainWindow):
             return "Locked. Take the key away, then show it again", AMBER
         analysis = self.live_view.analysis
         if analysis is None or not analysis.subject.found:
-            waiting = "No match" if self.session.last_outcome == "deny" else "Show your key"
+            # After a failed attempt, say so as well as what to do now.
+            waiting = "No match: show your key" if self.session.last_outcome == "deny" else "Show your key"
             if analysis is not None and len(self.enrolled_kinds) == 1:
                 # One kind is looked for, so why it was not seen says what to show.
                 waiting += f" ({analysis.subject.quality.reason})"
