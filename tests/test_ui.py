@@ -285,6 +285,19 @@ def test_enrollment_dialog_imports_files_and_reports_bad_ones(qtbot, models, ana
     store.close()
 
 
+def test_settings_changed_outside_the_window_are_used(qtbot, make_window, profile):
+    window = make_window(lambda: DemoCamera(None))
+    default = window.session.policy.threshold_for("digit")
+    # As `unlock-app config thresholds.digit 0.9` saves them (the file replaced whole).
+    settings_module.save(profile, settings_module.with_value(Settings(), "thresholds.digit", 0.9))
+    qtbot.waitUntil(lambda: window.session.policy.threshold_for("digit") == 0.9, timeout=5000)
+    assert window.live_view.thresholds["digit"] == 0.9
+    assert window.statusBar().currentMessage() == "Settings changed outside the window: now in use"
+    # An editor writing the file in place, back to the model card's threshold.
+    (profile / settings_module.SETTINGS_FILE).write_text('{"thresholds": {"digit": null}}')
+    qtbot.waitUntil(lambda: window.session.policy.threshold_for("digit") == default, timeout=5000)
+
+
 def test_settings_dialog_threshold_moves_the_rates_and_persists(qtbot, make_window, monkeypatch):
     window = make_window(lambda: DemoCamera(None), enrolled=(7, 3))
     window.lock_state.set_unlocked(True)

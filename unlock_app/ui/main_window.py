@@ -6,7 +6,7 @@ from collections import deque
 from collections.abc import Callable
 from pathlib import Path
 
-from PySide6.QtCore import QEvent, QObject, QSettings, Qt, QTimer, Signal
+from PySide6.QtCore import QEvent, QFileSystemWatcher, QObject, QSettings, Qt, QTimer, Signal
 from PySide6.QtGui import QKeyEvent, QPixmap
 from PySide6.QtWidgets import (
     QAbstractSpinBox,
@@ -157,6 +157,13 @@ class MainWindow(QMainWindow):
         self.statusBar().addWidget(self.camera_label, 1)
         self.statusBar().addPermanentWidget(self.speed_label)
         self.lock_state.unlocked_changed.connect(self._on_unlocked_changed)
+        # Settings changed outside the window (`unlock-app config`, an editor) take effect here
+        # too.  The folder is watched as well as the file: saving replaces the file, which
+        # ends a watch on it.
+        self._settings_watch = QFileSystemWatcher(self)
+        self._settings_watch.directoryChanged.connect(self._reload_settings)
+        self._settings_watch.fileChanged.connect(self._reload_settings)
+        self._watch_settings()
 
         self.capture = CaptureThread(camera, self.buffer, settings.check_frozen_files)
         self.capture.state_changed.connect(self._on_camera_state)
@@ -385,9 +392,30 @@ class MainWindow(QMainWindow):
             self._show_thresholds(self.policy)
 
     def apply_settings(self, settings: Settings) -> None:
+        """Save the settings and use them."""
+        settings_module.save(self.config_dir, settings)
+        self._use_settings(settings)
+
+    def _watch_settings(self) -> None:
+        watched = self._settings_watch.files() + self._settings_watch.directories()
+        paths = (self.config_dir, self.config_dir / settings_module.SETTINGS_FILE)
+        missing = [str(path) for path in paths if str(path) not in watched and path.exists()]
+        if missing:
+            self._settings_watch.addPaths(missing)
+
+    def _reload_settings(self) -> None:
+        """Use the settings file as it is now, if it changed, as a start would (what could
+        not be read is named, and its default used)."""
+        self._watch_settings()
+        settings, warnings = settings_module.load(self.config_dir)
+        if settings != self.settings:
+            self._use_settings(settings)
+            message = warnings[0] if warnings else "Settings changed outside the window: now in use"
+            self.statusBar().showMessage(message, _SAVED_MESSAGE_MS)
+
+    def _use_settings(self, settings: Settings) -> None:
         camera_changed = settings.camera != self.settings.camera
         self.settings = settings
-        settings_module.save(self.config_dir, settings)
         self.session.configure(self.policy, settings.attempt_timeout, settings.snapshots)
         self._show_thresholds(self.policy)
         self._restart_idle_timer()
