@@ -286,8 +286,12 @@ def test_enrollment_dialog_imports_files_and_reports_bad_ones(qtbot, models, ana
 
 
 def test_settings_changed_outside_the_window_are_used(qtbot, make_window, profile):
-    window = make_window(lambda: DemoCamera(None))
+    window = make_window(lambda: DemoCamera(None), settings=Settings(frames_required=2))
     default = window.session.policy.threshold_for("digit")
+    # The folder's other files (keys, log) change all the time: they are not the settings.
+    (profile / "notes.txt").write_text("a note")
+    window._settings_watch.directoryChanged.emit(str(profile))
+    assert window.settings.frames_required == 2
     # As `unlock-app config thresholds.digit 0.9` saves them (the file replaced whole).
     settings_module.save(profile, settings_module.with_value(Settings(), "thresholds.digit", 0.9))
     qtbot.waitUntil(lambda: window.session.policy.threshold_for("digit") == 0.9, timeout=5000)
@@ -364,6 +368,20 @@ def test_keys_tab_shows_one_entry_per_key_and_deletes_a_whole_key(qtbot, make_wi
     qtbot.waitUntil(lambda: not window.loading_keys, timeout=20000)  # the analysis service loads them again
     assert keys.count() == 1 and len(window.galleries["digit"]) == 2
     assert {r.label for r in window.store.references()} == {"3"}
+
+
+def test_a_keys_thumbnails_show_the_key_as_the_model_sees_it(qtbot, make_window):
+    # An object enrolled through the camera: its source frames show it a few pixels wide.
+    window = make_window(lambda: DemoCamera(None), enrolled=("a",))
+    window.lock_state.set_unlocked(True)
+    reference = window.store.references()[0]
+    icon = window.panel.keys.item(0).icon().pixmap(window.panel.keys.iconSize()).toImage()
+    side = window.panel.keys.iconSize().height()
+    shown = np.array(
+        [[icon.pixelColor(x, y).getRgb()[:3] for x in range(side)] for y in range(side)], np.float32
+    )  # the first sample, RGB
+    expected = cv2.resize(reference.input[:, :, ::-1] * 255, (side, side), interpolation=cv2.INTER_LINEAR)
+    assert np.abs(shown - expected).mean() < 12  # grey levels: the crop itself, filling its square
 
 
 def test_camera_lost_is_reported_and_recovers(qtbot, make_window, tmp_path):

@@ -163,6 +163,7 @@ class MainWindow(QMainWindow):
         self._settings_watch = QFileSystemWatcher(self)
         self._settings_watch.directoryChanged.connect(self._reload_settings)
         self._settings_watch.fileChanged.connect(self._reload_settings)
+        self._settings_stamp = self._settings_file_stamp()
         self._watch_settings()
 
         self.capture = CaptureThread(camera, self.buffer, settings.check_frozen_files)
@@ -403,10 +404,23 @@ class MainWindow(QMainWindow):
         if missing:
             self._settings_watch.addPaths(missing)
 
+    def _settings_file_stamp(self) -> tuple[int, int, int] | None:
+        """When and how the settings file was last written (None while there is none)."""
+        try:
+            status = (self.config_dir / settings_module.SETTINGS_FILE).stat()
+        except OSError:
+            return None
+        return status.st_mtime_ns, status.st_size, status.st_ino
+
     def _reload_settings(self) -> None:
         """Use the settings file as it is now, if it changed, as a start would (what could
-        not be read is named, and its default used)."""
+        not be read is named, and its default used).  Other files of the folder (the keys,
+        the log, with ``--data-dir``) change often: they are not the settings."""
         self._watch_settings()
+        stamp = self._settings_file_stamp()
+        if stamp == self._settings_stamp:
+            return
+        self._settings_stamp = stamp
         settings, warnings = settings_module.load(self.config_dir)
         if settings != self.settings:
             self._use_settings(settings)

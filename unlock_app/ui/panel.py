@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 from PySide6.QtCore import QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QIcon, QPainter, QPixmap
 from PySide6.QtWidgets import (
@@ -26,6 +27,7 @@ from enrollment.store import ReferenceStore, check_label
 from unlock_app.core.audit import AuditLog
 from unlock_app.core.kinds import KINDS
 from unlock_app.core.paths import write_atomic
+from unlock_app.ui.live_view import input_image
 
 NOTES_FILE = "notes.txt"
 _THUMB, _GAP, _STRIP = 56, 4, 5
@@ -138,7 +140,7 @@ class ProtectedPanel(QWidget):
             noun = KINDS[kind].sample
             first = min(r.created for r in references)
             item = QListWidgetItem(
-                QIcon(_strip([r.image for r in references])),
+                QIcon(_strip([r.input for r in references])),
                 f"{label}\n{'object' if kind == 'object' else 'digit card'} · "
                 f"{len(references)} {noun}{'s' * (len(references) != 1)} · enrolled {first:%Y-%m-%d %H:%M}",
             )
@@ -200,17 +202,16 @@ class ProtectedPanel(QWidget):
         self.references_changed.emit()
 
 
-def _strip(images: list[Path]) -> QPixmap:
-    """Up to ``_STRIP`` sample pictures side by side (a missing one left blank)."""
+def _strip(inputs: list[np.ndarray]) -> QPixmap:
+    """Up to ``_STRIP`` samples side by side, each as the model sees it (the digit laid out
+    as MNIST's, the object's crop): a camera frame would show the key a few pixels wide."""
     strip = QPixmap(_STRIP * (_THUMB + _GAP), _THUMB)
     strip.fill(Qt.GlobalColor.transparent)
     painter = QPainter(strip)
-    for index, image in enumerate(images[:_STRIP]):
-        picture = QPixmap(str(image))
-        if not picture.isNull():
-            scaled = picture.scaled(
-                _THUMB, _THUMB, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation
-            )
-            painter.drawPixmap(index * (_THUMB + _GAP), (_THUMB - scaled.height()) // 2, scaled)
+    for index, model_input in enumerate(inputs[:_STRIP]):
+        picture = QPixmap.fromImage(input_image(model_input)).scaled(
+            _THUMB, _THUMB, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation
+        )
+        painter.drawPixmap(index * (_THUMB + _GAP), 0, picture)
     painter.end()
     return strip
