@@ -28,7 +28,7 @@ from torch import nn
 
 from unlock_app.core import paths
 from unlock_app.core.model_card import ModelError, card_path
-from unlock_app.core.networks import conv_block, fit, for_inference, load_checked, opponent_colours
+from unlock_app.core.networks import conv_block, fit, for_inference, load_checked, memory_format, opponent_colours
 
 WEIGHTS = {"digit": "digit_locator.safetensors", "object": "object_locator.safetensors"}
 """Each kind of key's locator weights, in ``weights/``."""
@@ -125,6 +125,8 @@ def to_batch(images: np.ndarray) -> torch.Tensor:
     return batch.permute(0, 3, 1, 2).float().div_(255)
 
 
+_CPU = torch.device("cpu")
+"""Where the locators run, whatever device the embeddings use."""
 _NETWORKS = {ARCHITECTURES["object"]: LocatorNet, ARCHITECTURES["digit"]: DigitLocatorNet.untrained}
 
 
@@ -151,7 +153,7 @@ class Locator:
         fit(model, state, weights, card)
         self.card = card
         self.threshold = float(card.threshold)
-        model = for_inference(model, torch.device("cpu"))
+        model = for_inference(model, _CPU)
         self.network = model.box if isinstance(model, DigitLocatorNet) else model
         self._strokes = model.strokes if isinstance(model, DigitLocatorNet) else None
 
@@ -160,7 +162,7 @@ class Locator:
         ``INPUT_SIZE`` (:meth:`LocatorNet.shrink`), when the caller has it (shrinking a
         640x480 frame costs about a third of a millisecond)."""
         shrunk = LocatorNet.shrink(image) if shrunk is None else shrunk
-        batch = to_batch(shrunk).contiguous(memory_format=torch.channels_last)
+        batch = to_batch(shrunk).contiguous(memory_format=memory_format(_CPU))
         with torch.inference_mode():
             out = self.network(batch)[0]
             held = float(torch.sigmoid(out[0]))
@@ -181,7 +183,7 @@ class Locator:
         """
         if self._strokes is None:
             raise ModelError(f"{self.card.architecture} does not read strokes")
-        batch = to_batch(square).contiguous(memory_format=torch.channels_last)
+        batch = to_batch(square).contiguous(memory_format=memory_format(_CPU))
         with torch.inference_mode():
             return torch.sigmoid(self._strokes(batch))[0, 0].numpy()
 

@@ -14,7 +14,7 @@ from unlock_app.core.kinds import KINDS
 from unlock_app.core.kinds.digit import DIGIT
 from unlock_app.core.kinds.object import OBJECT
 from unlock_app.core.model_card import ModelCard, ModelError, card_path
-from unlock_app.core.networks import conv_block, fit, for_inference, load_checked, opponent_colours
+from unlock_app.core.networks import conv_block, fit, for_inference, load_checked, memory_format, opponent_colours
 from unlock_app.core.preprocess import INPUT_SIZE, OBJECT_INPUT_SIZE
 
 RADIUS = 2.0
@@ -161,7 +161,7 @@ class Embedder:
         self.weights = Path(weights)
         model, self.card = load_model(self.weights, self.device)
         self.model = for_inference(model, self.device)
-        self._memory_format = torch.channels_last if self.device.type == "cpu" else torch.preserve_format
+        self._memory_format = memory_format(self.device)
 
     @property
     def threshold(self) -> float:

@@ -6,7 +6,7 @@ from collections import deque
 
 import numpy as np
 from PySide6.QtCore import QSize, Qt, QTimer
-from PySide6.QtGui import QIcon, QPixmap
+from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -33,7 +33,7 @@ from unlock_app.core.kinds import KINDS
 from unlock_app.core.matching import Gallery
 from unlock_app.core.pipeline import Analysis
 from unlock_app.core.preprocess import Subject
-from unlock_app.ui.live_view import LiveView, input_image
+from unlock_app.ui.live_view import LiveView, input_pixmap
 from unlock_app.ui.workers import Delivery
 
 STEADY_FRAMES = 4
@@ -256,7 +256,7 @@ class EnrollmentDialog(QDialog):
 
     def _add(self, item: NewReference) -> None:
         self.samples.append(item)
-        icon = QIcon(QPixmap.fromImage(input_image(item.input)))
+        icon = QIcon(input_pixmap(item.input))
         self.thumbnails.addItem(QListWidgetItem(icon, str(len(self.samples))))
         if self.capturing and len(self.samples) >= self.count.value():
             self._on_start_clicked()  # all taken: the button offers to start again, not to pause

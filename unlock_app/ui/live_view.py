@@ -30,6 +30,11 @@ def input_image(model_input: np.ndarray) -> QImage:
     return to_qimage((np.clip(model_input, 0, 1) * 255).astype(np.uint8))
 
 
+def input_pixmap(model_input: np.ndarray) -> QPixmap:
+    """:func:`input_image` as a pixmap, for icons and thumbnails."""
+    return QPixmap.fromImage(input_image(model_input))
+
+
 class LiveView(QWidget):
     """Paints the newest frame, the guide box, the subject's box, the model's input, the
     best match and (unless ``scores`` is off) a similarity bar with the threshold marked.  It only draws: the

@@ -34,7 +34,7 @@ from unlock_app.core.pipeline import Models, policy
 from unlock_app.core.session import UnlockSession
 from unlock_app.core.settings import Settings
 from unlock_app.ui.enrollment_dialog import EnrollmentDialog
-from unlock_app.ui.live_view import AMBER, GREEN, RED, LiveView, input_image
+from unlock_app.ui.live_view import AMBER, GREEN, RED, LiveView, input_pixmap
 from unlock_app.ui.panel import ProtectedPanel
 from unlock_app.ui.session_lock import SessionLockWatcher
 from unlock_app.ui.settings_dialog import SettingsDialog
@@ -342,7 +342,7 @@ class MainWindow(QMainWindow):
         """The matched reference as the model sees it, to compare with the live input."""
         if reference_id not in self._thumbnails:
             reference = next((r for r in self.store.references() if r.id == reference_id), None)
-            self._thumbnails[reference_id] = QPixmap.fromImage(input_image(reference.input)) if reference else None
+            self._thumbnails[reference_id] = input_pixmap(reference.input) if reference else None
         return self._thumbnails[reference_id]
 
     # -- dialogs -------------------------------------------------------------------

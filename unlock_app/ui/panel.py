@@ -27,7 +27,7 @@ from enrollment.store import ReferenceStore, check_label
 from unlock_app.core.audit import AuditLog
 from unlock_app.core.kinds import KINDS
 from unlock_app.core.paths import write_atomic
-from unlock_app.ui.live_view import input_image
+from unlock_app.ui.live_view import input_pixmap
 
 NOTES_FILE = "notes.txt"
 _THUMB, _GAP, _STRIP = 56, 4, 5
@@ -209,7 +209,7 @@ def _strip(inputs: list[np.ndarray]) -> QPixmap:
     strip.fill(Qt.GlobalColor.transparent)
     painter = QPainter(strip)
     for index, model_input in enumerate(inputs[:_STRIP]):
-        picture = QPixmap.fromImage(input_image(model_input)).scaled(
+        picture = input_pixmap(model_input).scaled(
             _THUMB, _THUMB, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation
         )
         painter.drawPixmap(index * (_THUMB + _GAP), 0, picture)
