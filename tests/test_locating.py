@@ -48,11 +48,43 @@ def test_the_outline_box_of_a_card_is_its_corners_box():
     assert abs(w - 240) <= 1 and abs(h - 240) <= 1 and abs(x + w / 2 - 320) <= 1 and abs(y + h / 2 - 240) <= 1
 
 
+def _sure_answer(held: bool, box=(0.2, 0.2, 0.6, 0.7)):
+    """What a :class:`~locator.CentredLocatorNet` would say, sure of ``box`` (or of
+    nothing): its presence logit and its 12x16 maps."""
+    maps = torch.zeros(5, 12, 16)
+    maps[0] = -8.0
+    if held:
+        x0, y0, x1, y1 = box
+        across, down = (x0 + x1) / 2 * 16, (y0 + y1) / 2 * 12
+        column, row = int(across), int(down)
+        maps[0, row, column] = 8.0
+        maps[1:3, row, column] = torch.logit(torch.tensor([across - column, down - row]))
+        maps[3:5, row, column] = torch.log(torch.tensor([x1 - x0, y1 - y0]))
+    return torch.tensor(8.0 if held else -8.0), maps
+
+
 def test_the_loss_is_smallest_for_the_right_answer():
     target = torch.tensor([[1.0, 0.2, 0.2, 0.6, 0.7], [0.0, 0.0, 0.0, 0.0, 0.0]])
     right = torch.tensor([[8.0, 0.2, 0.2, 0.6, 0.7], [-8.0, 0.4, 0.4, 0.5, 0.5]])
     wrong = torch.tensor([[-8.0, 0.5, 0.5, 0.9, 0.9], [8.0, 0.2, 0.2, 0.6, 0.7]])
     assert locating.loss(right, target) < 0.01 < locating.loss(wrong, target)
+
+
+def test_the_centre_loss_is_smallest_for_the_right_answer():
+    target = torch.tensor([[1.0, 0.2, 0.2, 0.6, 0.7], [0.0, 0.0, 0.0, 0.0, 0.0]])
+    answers = [_sure_answer(True), _sure_answer(False)]
+    presence, maps = torch.stack([a[0] for a in answers]), torch.stack([a[1] for a in answers])
+    assert locating.centre_loss(presence, maps, target) < 0.01
+    # The box one cell off, the wrong size, or a key seen where there is none: each costs.
+    shifted = maps.clone()
+    shifted[0, :, :, 1:] = maps[0, :, :, :-1]
+    bigger = maps.clone()
+    bigger[0, 3:5] += 0.7
+    seen = maps.clone()
+    seen[1] = maps[0]
+    for wrong in (shifted, bigger, seen):
+        assert locating.centre_loss(presence, wrong, target) > 0.3
+    assert locating.centre_loss(-presence, maps, target) > 1.0
 
 
 def test_the_stroke_loss_is_smallest_for_the_right_ink():
@@ -73,10 +105,14 @@ def test_a_tiny_training_run_learns_and_is_deterministic(kind):
         assert torch.equal(a, b), name
     boxes = first.box if kind == "digit" else first
     batch, target = locator.to_batch(data.frames), torch.from_numpy(data.targets)
+
+    def box_loss(network):
+        if kind == "digit":
+            return locating.centre_loss(*network.outputs(batch), target).item()
+        return locating.loss(network(batch), target).item()
+
     with torch.inference_mode():
-        trained = locating.loss(boxes(batch), target).item()
-        untrained = locating.loss(locator.LocatorNet(4).eval()(batch), target).item()
-    assert trained < untrained
+        assert box_loss(boxes) < box_loss(type(boxes)(4).eval())
     assert card.architecture == locator.ARCHITECTURES[kind] and "train part" in card.split
 
 

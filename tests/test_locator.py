@@ -129,7 +129,7 @@ def test_an_object_locator_reads_no_strokes():
 
 
 def test_a_digit_locator_is_not_an_object_locator():
-    with pytest.raises(ModelError, match="is not unlock-object-locator-v1"):
+    with pytest.raises(ModelError, match=f"is not {locator.ARCHITECTURES['object']}"):
         locator.Locator(locator.paths.bundled("weights") / locator.WEIGHTS["digit"], "object")
 
 
@@ -151,6 +151,25 @@ def test_folding_keeps_the_stroke_network_what_it_was(width):
     assert before.shape == (4, 1, 32, 32)
     assert torch.allclose(before, after, atol=1e-4)
     assert not any(isinstance(layer, torch.nn.BatchNorm2d) for layer in network.modules())
+
+
+def test_a_centred_box_is_read_from_the_cell_surest_of_the_centre():
+    import torch
+
+    maps = torch.zeros(2, 5, 12, 16)
+    maps[:, 0] = -5.0
+    maps[0, 0, 3, 10] = 2.0  # the centre lies in the cell of row 3, column 10 ...
+    maps[0, 0, 8, 2] = 1.0  # ... more surely than in this one
+    maps[0, 1:3, 3, 10] = torch.logit(torch.tensor([0.25, 0.5]))  # a quarter across it, half down
+    maps[0, 3:5, 3, 10] = torch.log(torch.tensor([0.2, 0.1]))  # a fifth of the frame wide, a tenth high
+    maps[1, 0, 11, 15] = 3.0
+    maps[1, 3:5, 11, 15] = 5.0  # a box grown far past the frame is held to e^0.5 (1.6) frames
+    boxes = locator.box_from_maps(maps)
+    centre_x, centre_y = (10 + 0.25) / 16, (3 + 0.5) / 12
+    expected = [centre_x - 0.1, centre_y - 0.05, centre_x + 0.1, centre_y + 0.05]
+    torch.testing.assert_close(boxes[0], torch.tensor(expected))
+    width, height = boxes[1, 2] - boxes[1, 0], boxes[1, 3] - boxes[1, 1]
+    assert abs(width - np.exp(0.5)) < 1e-5 and abs(height - np.exp(0.5)) < 1e-5
 
 
 def test_the_digit_preprocessing_sees_the_frame_as_the_locator_does():

@@ -32,7 +32,7 @@ from unlock_app.core.networks import conv_block, fit, for_inference, load_checke
 
 WEIGHTS = {"digit": "digit_locator.safetensors", "object": "object_locator.safetensors"}
 """Each kind of key's locator weights, in ``weights/``."""
-ARCHITECTURES = {"digit": "unlock-digit-locator-v1", "object": "unlock-object-locator-v1"}
+ARCHITECTURES = {"digit": "unlock-digit-locator-v2", "object": "unlock-object-locator-v1"}
 INPUT_SIZE = (128, 96)
 """Width and height of the downscaled frame the box network sees (a 4:3 frame's shape; a
 wider frame is squeezed into it, and its box stretched back)."""
@@ -74,6 +74,69 @@ class LocatorNet(nn.Module):
         return cv2.resize(image, INPUT_SIZE, interpolation=cv2.INTER_AREA)
 
 
+class CentredLocatorNet(nn.Module):
+    """A (N, 3, 96, 128) BGR batch in [0, 1] to (N, 5), as :class:`LocatorNet`, but the
+    box is found where its centre is rather than regressed from the whole frame.
+
+    The same stages down to 3x4, where the whole frame is seen at once and a linear head
+    says whether a key is held up; then back up to 12x16, each level joined with the one
+    of its size on the way down, where each cell gives the logit that the key's centre
+    lies in it, where in the cell, and the box's log width and height (fractions of the
+    frame).  The cell most sure of the centre gives the box.  Each cell sees its own part
+    of the frame, so a box lands on the digit, not the middle of the card.
+    """
+
+    def __init__(self, width: int = 16) -> None:
+        super().__init__()
+        self.to_eighth = nn.Sequential(
+            *conv_block(3, width, kernel=5, stride=2),
+            *conv_block(width, 2 * width, stride=2),
+            *conv_block(2 * width, 2 * width),
+            *conv_block(2 * width, 4 * width, stride=2),
+            *conv_block(4 * width, 4 * width),
+        )
+        self.to_sixteenth = nn.Sequential(*conv_block(4 * width, 4 * width, stride=2))
+        self.to_thirty_second = nn.Sequential(*conv_block(4 * width, 4 * width, stride=2))
+        self.presence = nn.Linear(4 * width * 3 * 4, 1)
+        self.up_to_sixteenth = nn.Sequential(*conv_block(8 * width, 4 * width))
+        self.up_to_eighth = nn.Sequential(*conv_block(8 * width, 2 * width))
+        self.centres = nn.Conv2d(2 * width, 5, 1)
+        with torch.no_grad():  # one cell in a hundred sure at first, as RetinaNet starts its focal loss
+            self.centres.bias[0] = -4.6
+
+    def outputs(self, batch: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(N,) presence logits and (N, 5, 12, 16) maps: per cell, the centre logit, the
+        centre's place in the cell (two logits, across and down) and the box's log width
+        and height."""
+        eighth = self.to_eighth(opponent_colours(batch))
+        sixteenth = self.to_sixteenth(eighth)
+        whole = self.to_thirty_second(sixteenth)
+        up = F.interpolate(whole, scale_factor=2.0, mode="bilinear")
+        sixteenth = self.up_to_sixteenth(torch.cat([up, sixteenth], 1))
+        up = F.interpolate(sixteenth, scale_factor=2.0, mode="bilinear")
+        maps = self.centres(self.up_to_eighth(torch.cat([up, eighth], 1)))
+        return self.presence(whole.flatten(1))[:, 0], maps
+
+    def forward(self, batch: torch.Tensor) -> torch.Tensor:
+        presence, maps = self.outputs(batch)
+        return torch.cat([presence[:, None], box_from_maps(maps)], 1)
+
+
+def box_from_maps(maps: torch.Tensor) -> torch.Tensor:
+    """:meth:`CentredLocatorNet.outputs`' maps to (N, 4) boxes: the surest cell's (x0, y0,
+    x1, y1 as fractions of the frame)."""
+    count, _, rows, columns = maps.shape
+    flat = maps.flatten(2)
+    index = flat[:, 0].argmax(1)
+    cell = flat[torch.arange(count), :, index]
+    centre_x = ((index % columns).float() + cell[:, 1].sigmoid()) / columns
+    centre_y = (torch.div(index, columns, rounding_mode="floor").float() + cell[:, 2].sigmoid()) / rows
+    half_width, half_height = cell[:, 3].clamp(max=0.5).exp() / 2, cell[:, 4].clamp(max=0.5).exp() / 2
+    return torch.stack(
+        [centre_x - half_width, centre_y - half_height, centre_x + half_width, centre_y + half_height], 1
+    )
+
+
 class StrokeNet(nn.Module):
     """A (N, 3, 64, 64) BGR batch in [0, 1] to (N, 1, 32, 32) logits that each pixel
     (of a grid half as fine) is the digit's ink: as fine as the 20x20 box a digit is
@@ -105,17 +168,17 @@ class StrokeNet(nn.Module):
 
 
 class DigitLocatorNet(nn.Module):
-    """The digit card's two networks, in one weights file: ``box`` (a :class:`LocatorNet`)
-    and ``strokes`` (a :class:`StrokeNet`, half as wide)."""
+    """The digit card's two networks, in one weights file: ``box`` (a
+    :class:`CentredLocatorNet`) and ``strokes`` (a :class:`StrokeNet`, half as wide)."""
 
-    def __init__(self, box: LocatorNet, strokes: StrokeNet) -> None:
+    def __init__(self, box: CentredLocatorNet, strokes: StrokeNet) -> None:
         super().__init__()
         self.box = box
         self.strokes = strokes
 
     @classmethod
     def untrained(cls, width: int = 16) -> DigitLocatorNet:
-        return cls(LocatorNet(width), StrokeNet(width // 2))
+        return cls(CentredLocatorNet(width), StrokeNet(width // 2))
 
 
 def to_batch(images: np.ndarray) -> torch.Tensor:

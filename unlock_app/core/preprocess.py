@@ -43,6 +43,10 @@ _MIN_SIDE = 16
 _MIN_RANGE = 24
 _MIN_BRIGHTNESS = 30
 _MIN_SUBJECT = 0.08
+_MIN_DIGIT = 0.05
+"""Smallest digit read, as a share of the frame's short side (24 pixels of 480): the
+locator's box is the digit's own, not the card's, and the stroke network reads a digit
+this small at the frame's full resolution."""
 _MAX_SUBJECT = 0.97
 _LOCATOR_SIZE = (128, 96)
 """The digit locator's view of a frame (``locator.INPUT_SIZE``; the locator module needs
@@ -178,7 +182,7 @@ def _find_digit(image: np.ndarray, small: np.ndarray, ink: Literal["dark", "ligh
         return _nothing("no digit card near the centre")
     height, width = image.shape[:2]
     _, _, w, h = box
-    if max(w, h) < _MIN_SUBJECT * min(width, height):
+    if max(w, h) < _MIN_DIGIT * min(width, height):
         return _nothing("subject too small: hold the key closer")
     if w > _MAX_SUBJECT * width and h > _MAX_SUBJECT * height:
         return _nothing("no subject (the whole frame is busy: noise or too close)")

@@ -15,7 +15,8 @@ source; frames with nothing held up teach it when there is no key.
   are, which pixels are the digit's ink.
 
 The box network learns whether a key is held up (binary cross entropy) and, where one
-is, its box (L1 and generalised IoU, ``torchvision.ops``); each frame is augmented with
+is, its box: an object's by L1 and generalised IoU (``torchvision.ops``), a digit's by where
+its centre lies (:func:`centre_loss`); each frame is augmented with
 ``torchvision.transforms.v2``, box and all.  The stroke network learns its ink by binary
 cross entropy and the Dice overlap.
 """
@@ -233,6 +234,46 @@ def loss(output: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     return presence + (predicted - true).abs().sum(1).mean() + generalized_box_iou_loss(predicted, true, "mean")
 
 
+def centre_loss(presence: torch.Tensor, maps: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """:meth:`~locator.CentredLocatorNet.outputs` against the targets: whether a key is
+    held up (binary cross entropy); the focal loss of CornerNet and CenterNet on the
+    centre logits (the cell that holds a key's centre is 1; its neighbours are 0 but weigh
+    less the closer they are, by a Gaussian as wide as a sixth of the box, so that a near
+    miss costs little), over the number of frames that hold a key; and, in that cell, L1 of
+    where the centre lies in it and of the box's log width and height."""
+    _, _, rows, columns = maps.shape
+    held = target[:, 0] > 0.5
+    value = F.binary_cross_entropy_with_logits(presence, target[:, 0])
+    x0, y0, x1, y1 = target[:, 1:].unbind(1)
+    across, down = (x0 + x1) / 2 * columns, (y0 + y1) / 2 * rows
+    column = across.floor().clamp(0, columns - 1)
+    row = down.floor().clamp(0, rows - 1)
+    spread_x = ((x1 - x0) * columns / 6).clamp_min(0.5)[:, None, None]
+    spread_y = ((y1 - y0) * rows / 6).clamp_min(0.5)[:, None, None]
+    grid_y, grid_x = torch.meshgrid(torch.arange(rows), torch.arange(columns), indexing="ij")
+    grid_x, grid_y = grid_x.to(maps.device)[None], grid_y.to(maps.device)[None]
+    near = (
+        torch.exp(
+            -((grid_x - column[:, None, None]) ** 2) / (2 * spread_x**2)
+            - (grid_y - row[:, None, None]) ** 2 / (2 * spread_y**2)
+        )
+        * held[:, None, None]
+    )
+    probability = maps[:, 0].sigmoid().clamp(1e-4, 1 - 1e-4)
+    focal = torch.where(
+        near == 1,
+        -((1 - probability) ** 2) * probability.log(),
+        -((1 - near) ** 4) * probability**2 * (1 - probability).log(),
+    )
+    value = value + focal.sum() / held.sum().clamp_min(1)
+    if not held.any():
+        return value
+    picked = maps[held, :, row[held].long(), column[held].long()]
+    place = torch.stack([across[held] - column[held], down[held] - row[held]], 1)
+    size = torch.stack([x1[held] - x0[held], y1[held] - y0[held]], 1).clamp_min(1e-3).log()
+    return value + (picked[:, 1:3].sigmoid() - place).abs().sum(1).mean() + (picked[:, 3:5] - size).abs().sum(1).mean()
+
+
 def stroke_loss(logits: torch.Tensor, ink: torch.Tensor) -> torch.Tensor:
     """Binary cross entropy of every cell against whether it holds ink, plus one minus the
     Dice overlap of the cuts that hold ink (so that thin strokes, a few cells of each cut,
@@ -290,10 +331,12 @@ def _optimiser(model: torch.nn.Module, config: LocatorConfig, total: int) -> tup
     return optimiser, torch.optim.lr_scheduler.OneCycleLR(optimiser, config.learning_rate, total_steps=total)
 
 
-def _learn_boxes(config: LocatorConfig, data: Examples, device: torch.device, progress: bool) -> locator.LocatorNet:
+def _learn_boxes(
+    config: LocatorConfig, data: Examples, device: torch.device, progress: bool
+) -> locator.LocatorNet | locator.CentredLocatorNet:
     images = locator.to_batch(data.frames).to(device)
     goals = torch.from_numpy(data.targets).to(device)
-    model = locator.LocatorNet(config.width).to(device)
+    model = (locator.CentredLocatorNet if config.kind == "digit" else locator.LocatorNet)(config.width).to(device)
     total = max(1, config.epochs * len(images) // config.batch)
     optimiser, schedule = _optimiser(model, config, total)
     generator = torch.Generator().manual_seed(config.seed)
@@ -303,7 +346,7 @@ def _learn_boxes(config: LocatorConfig, data: Examples, device: torch.device, pr
     for _ in bar:
         index = torch.randint(len(images), (config.batch,), generator=generator).to(device)
         batch, goal = _augmented(images[index], goals[index], augment)
-        value = loss(model(batch), goal)
+        value = centre_loss(*model.outputs(batch), goal) if config.kind == "digit" else loss(model(batch), goal)
         _step(value, optimiser, schedule, bar)
     return model.eval()
 
@@ -399,12 +442,14 @@ def _card(config: LocatorConfig, frames: int, steps: int, device: torch.device, 
             "around each frame's digit box (moved and scaled a little) and the ink the training world drew there"
         )
         outputs = (
-            "presence logit; box x0, y0, x1, y1 of the digit as fractions of the frame; then, for a 64x64 cut "
+            "presence logit; per cell of a 12x16 grid, the logit that the digit's centre lies in it, where in "
+            "the cell, and the box's log width and height (the surest cell gives the box); then, for a 64x64 cut "
             "around the box, a 32x32 map of ink logits"
         )
         loss_text = (
-            "binary cross entropy (presence); L1 + generalised IoU of the box (frames holding a card); "
-            "binary cross entropy + Dice of the ink (strokes)"
+            "binary cross entropy (presence); focal loss of the centre cells (CenterNet's, neighbours weighed "
+            "down by a Gaussian a sixth of the box wide) + L1 of the centre's place and the log size in its cell "
+            "(frames holding a card); binary cross entropy + Dice of the ink (strokes)"
         )
     return ModelCard(
         width=config.width,
