@@ -64,3 +64,22 @@ def test_a_photograph_is_read_small_enough_and_without_its_transparency(tmp_path
     photo = sources.load_photo(path)
     assert photo.shape == (427, 1280, 3)
     assert (photo[:, :600] == 255).all() and (photo[:, 700:, 2] == 200).all()
+
+
+def test_list_names_each_parts_packages_and_photographs(capsys):
+    assert sources.main(["list"]) == 0
+    out = capsys.readouterr().out
+    for part in sources.PARTS:
+        assert f"{part}: {len(sources.fonts(part))} fonts" in out
+        assert sources.FONT_PACKAGES[part][0] in out and sources.photos(part)[0].name in out
+
+
+def test_install_says_what_it_installed_and_a_failure_is_passed_on(monkeypatch, capsys):
+    monkeypatch.setattr(sources, "install", lambda: 0)
+    assert sources.main(["install"]) == 0
+    assert "train: " in capsys.readouterr().out
+    monkeypatch.setattr(sources, "install", lambda: 100)  # apt-get's own failure
+    assert sources.main(["install"]) == 100
+    assert capsys.readouterr().out == ""
+    assert sources.main(["remove"]) == 2
+    assert "usage" in capsys.readouterr().err

@@ -270,12 +270,31 @@ def describe() -> dict[str, object]:
     }
 
 
-if __name__ == "__main__":
-    if sys.argv[1:] == ["install"]:
-        sys.exit(install())
-    if sys.argv[1:] == ["list"]:
-        for part in PARTS:
-            print(f"{part}: {len(fonts(part))} fonts, {len(photos(part))} photographs")
-        sys.exit(0)
+def report() -> str:
+    """Each part's font packages and photographs, and how many font files and pictures that
+    is on this machine: what ``list`` prints, and ``install`` once it is done."""
+    lines = []
+    for part in PARTS:
+        pictures = photos(part)
+        lines.append(f"{part}: {len(fonts(part))} fonts, {len(pictures)} photographs")
+        lines.append(f"  font packages: {', '.join(FONT_PACKAGES[part])}")
+        lines.append(f"  photographs: {', '.join(photo.name for photo in pictures)}")
+    return "\n".join(lines)
+
+
+def main(argv: list[str]) -> int:
+    """``install`` (the Debian packages, then what they hold) or ``list``."""
+    if argv == ["install"]:
+        code = install()
+        if code == 0:
+            print(report())
+        return code
+    if argv == ["list"]:
+        print(report())
+        return 0
     print("usage: python -m unlock_app.lab.sources install|list", file=sys.stderr)
-    sys.exit(2)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
