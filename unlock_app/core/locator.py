@@ -111,15 +111,19 @@ class CentredLocatorNet(nn.Module):
         eighth = self.to_eighth(opponent_colours(batch))
         sixteenth = self.to_sixteenth(eighth)
         whole = self.to_thirty_second(sixteenth)
-        up = F.interpolate(whole, scale_factor=2.0, mode="bilinear")
-        sixteenth = self.up_to_sixteenth(torch.cat([up, sixteenth], 1))
-        up = F.interpolate(sixteenth, scale_factor=2.0, mode="bilinear")
-        maps = self.centres(self.up_to_eighth(torch.cat([up, eighth], 1)))
+        sixteenth = joined_up(whole, sixteenth, self.up_to_sixteenth)
+        maps = self.centres(joined_up(sixteenth, eighth, self.up_to_eighth))
         return self.presence(whole.flatten(1))[:, 0], maps
 
     def forward(self, batch: torch.Tensor) -> torch.Tensor:
         presence, maps = self.outputs(batch)
         return torch.cat([presence[:, None], box_from_maps(maps)], 1)
+
+
+def joined_up(coarse: torch.Tensor, fine: torch.Tensor, block: nn.Module) -> torch.Tensor:
+    """One step back up a U-Net: ``coarse`` at twice its size, joined with ``fine`` (the
+    level of that size on the way down) and passed through ``block``."""
+    return block(torch.cat([F.interpolate(coarse, scale_factor=2.0, mode="bilinear"), fine], 1))
 
 
 def box_from_maps(maps: torch.Tensor) -> torch.Tensor:
@@ -160,11 +164,16 @@ class StrokeNet(nn.Module):
     def forward(self, batch: torch.Tensor) -> torch.Tensor:
         half = self.to_half(opponent_colours(batch))
         quarter = self.to_quarter(half)
-        eighth = self.to_eighth(quarter)
-        up = F.interpolate(eighth, scale_factor=2.0, mode="bilinear")
-        quarter = self.up_to_quarter(torch.cat([up, quarter], 1))
-        up = F.interpolate(quarter, scale_factor=2.0, mode="bilinear")
-        return self.head(self.up_to_half(torch.cat([up, half], 1)))
+        quarter = joined_up(self.to_eighth(quarter), quarter, self.up_to_quarter)
+        return self.head(joined_up(quarter, half, self.up_to_half))
+
+
+BOX_NETWORKS: dict[str, type[LocatorNet] | type[CentredLocatorNet]] = {
+    "object": LocatorNet,
+    "digit": CentredLocatorNet,
+}
+"""Each kind's box network.  The object locator by its centre located more objects but, with
+the object model trained on the other's cuts, let more impostors through (docs/history.md)."""
 
 
 class DigitLocatorNet(nn.Module):
@@ -178,7 +187,7 @@ class DigitLocatorNet(nn.Module):
 
     @classmethod
     def untrained(cls, width: int = 16) -> DigitLocatorNet:
-        return cls(CentredLocatorNet(width), StrokeNet(width // 2))
+        return cls(BOX_NETWORKS["digit"](width), StrokeNet(width // 2))
 
 
 def to_batch(images: np.ndarray) -> torch.Tensor:

@@ -274,6 +274,16 @@ def centre_loss(presence: torch.Tensor, maps: torch.Tensor, target: torch.Tensor
     return value + (picked[:, 1:3].sigmoid() - place).abs().sum(1).mean() + (picked[:, 3:5] - size).abs().sum(1).mean()
 
 
+def box_loss(
+    model: locator.LocatorNet | locator.CentredLocatorNet, batch: torch.Tensor, target: torch.Tensor
+) -> torch.Tensor:
+    """The loss a box network learns by: :func:`centre_loss` for one that finds the key by its
+    centre, :func:`loss` for one that regresses its box."""
+    if isinstance(model, locator.CentredLocatorNet):
+        return centre_loss(*model.outputs(batch), target)
+    return loss(model(batch), target)
+
+
 def stroke_loss(logits: torch.Tensor, ink: torch.Tensor) -> torch.Tensor:
     """Binary cross entropy of every cell against whether it holds ink, plus one minus the
     Dice overlap of the cuts that hold ink (so that thin strokes, a few cells of each cut,
@@ -336,7 +346,7 @@ def _learn_boxes(
 ) -> locator.LocatorNet | locator.CentredLocatorNet:
     images = locator.to_batch(data.frames).to(device)
     goals = torch.from_numpy(data.targets).to(device)
-    model = (locator.CentredLocatorNet if config.kind == "digit" else locator.LocatorNet)(config.width).to(device)
+    model = locator.BOX_NETWORKS[config.kind](config.width).to(device)
     total = max(1, config.epochs * len(images) // config.batch)
     optimiser, schedule = _optimiser(model, config, total)
     generator = torch.Generator().manual_seed(config.seed)
@@ -346,7 +356,7 @@ def _learn_boxes(
     for _ in bar:
         index = torch.randint(len(images), (config.batch,), generator=generator).to(device)
         batch, goal = _augmented(images[index], goals[index], augment)
-        value = centre_loss(*model.outputs(batch), goal) if config.kind == "digit" else loss(model(batch), goal)
+        value = box_loss(model, batch, goal)
         _step(value, optimiser, schedule, bar)
     return model.eval()
 
