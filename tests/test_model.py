@@ -10,7 +10,7 @@ from conftest import card_frames, object_frames
 
 from unlock_app.core import networks
 from unlock_app.core.kinds import KINDS
-from unlock_app.core.locator import DigitLocatorNet, LocatorNet
+from unlock_app.core.locator import DigitLocatorNet
 from unlock_app.core.model import EmbeddingNet, ObjectEmbeddingNet, load_model, resolve_device
 from unlock_app.core.model_card import ModelCard, ModelError, card_path
 from unlock_app.core.networks import InBFloat16, fold_batch_norms, for_inference, save_model
@@ -68,7 +68,6 @@ def _everything(model, batch):
     [
         (lambda: EmbeddingNet(width=8, embedding_size=16), (1, 28, 28)),
         (lambda: ObjectEmbeddingNet(width=8, embedding_size=16), (3, 48, 48)),
-        (lambda: LocatorNet(8), (3, 96, 128)),
         (lambda: DigitLocatorNet.untrained(8).box, (3, 96, 128)),
         (lambda: DigitLocatorNet.untrained(8).strokes, (3, 64, 64)),
     ],

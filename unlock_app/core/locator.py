@@ -4,7 +4,8 @@ digit card, mark the digit's strokes.
 Edges and ink thresholds alone cannot tell a key from a busy room, the hand holding it,
 the lines of ruled paper or the letters printed on an object; these networks, trained on
 frames of the training world where the key's outline and ink are known
-(:mod:`unlock_app.lab.locating`), can.  Each kind of key has its locator:
+(:mod:`unlock_app.lab.locating`), can.  Each kind of key has its locator, the same box
+network (:class:`CentredLocatorNet`) with its own weights:
 
 - ``object``: whether an object is held up and the box of its outline;
 - ``digit``: whether a digit card is held up and the box of its digit, and then, in a
@@ -32,7 +33,7 @@ from unlock_app.core.networks import conv_block, fit, for_inference, load_checke
 
 WEIGHTS = {"digit": "digit_locator.safetensors", "object": "object_locator.safetensors"}
 """Each kind of key's locator weights, in ``weights/``."""
-ARCHITECTURES = {"digit": "unlock-digit-locator-v2", "object": "unlock-object-locator-v1"}
+ARCHITECTURES = {"digit": "unlock-digit-locator-v2", "object": "unlock-object-locator-v2"}
 INPUT_SIZE = (128, 96)
 """Width and height of the downscaled frame the box network sees (a 4:3 frame's shape; a
 wider frame is squeezed into it, and its box stretched back)."""
@@ -40,50 +41,19 @@ STROKES_SIZE = 64
 """Side of the square cut the stroke network reads a digit card's ink in."""
 
 
-class LocatorNet(nn.Module):
+class CentredLocatorNet(nn.Module):
     """A (N, 3, 96, 128) BGR batch in [0, 1] to (N, 5): the logit that a key is held up,
-    and its box as (x0, y0, x1, y1) fractions of the frame.
+    and its box as (x0, y0, x1, y1) fractions of the frame, found where its centre is (as
+    CenterNet finds boxes).
 
     Colour is converted as for the object model (:func:`~networks.opponent_colours`);
-    then a strided 5x5 stem and six more strided or plain 3x3 stages down to 3x4, and a
-    linear head.
-    """
-
-    def __init__(self, width: int = 16) -> None:
-        super().__init__()
-        self.features = nn.Sequential(
-            *conv_block(3, width, kernel=5, stride=2),
-            *conv_block(width, 2 * width, stride=2),
-            *conv_block(2 * width, 2 * width),
-            *conv_block(2 * width, 4 * width, stride=2),
-            *conv_block(4 * width, 4 * width),
-            *conv_block(4 * width, 4 * width, stride=2),
-            *conv_block(4 * width, 4 * width, stride=2),
-        )
-        self.head = nn.Linear(4 * width * 3 * 4, 5)
-
-    def forward(self, batch: torch.Tensor) -> torch.Tensor:
-        out = self.head(self.features(opponent_colours(batch)).flatten(1))
-        # The box as its centre and size, so that it can never turn inside out.
-        centre, size = out[:, 1:3].sigmoid(), out[:, 3:5].sigmoid()
-        return torch.cat([out[:, :1], centre - size / 2, centre + size / 2], 1)
-
-    @staticmethod
-    def shrink(image: np.ndarray) -> np.ndarray:
-        """A BGR uint8 image at the network's input size (uint8, 96x128x3)."""
-        return cv2.resize(image, INPUT_SIZE, interpolation=cv2.INTER_AREA)
-
-
-class CentredLocatorNet(nn.Module):
-    """A (N, 3, 96, 128) BGR batch in [0, 1] to (N, 5), as :class:`LocatorNet`, but the
-    box is found where its centre is rather than regressed from the whole frame.
-
-    The same stages down to 3x4, where the whole frame is seen at once and a linear head
-    says whether a key is held up; then back up to 12x16, each level joined with the one
-    of its size on the way down, where each cell gives the logit that the key's centre
-    lies in it, where in the cell, and the box's log width and height (fractions of the
-    frame).  The cell most sure of the centre gives the box.  Each cell sees its own part
-    of the frame, so a box lands on the digit, not the middle of the card.
+    then a strided 5x5 stem and strided or plain 3x3 stages down to 3x4, where the whole
+    frame is seen at once and a linear head says whether a key is held up; then back up to
+    12x16, each level joined with the one of its size on the way down, where each cell
+    gives the logit that the key's centre lies in it, where in the cell, and the box's log
+    width and height (fractions of the frame).  The cell most sure of the centre gives the
+    box.  Each cell sees its own part of the frame, so a box lands on the digit, not the
+    middle of the card, and on the object, not the hand or the room beside it.
     """
 
     def __init__(self, width: int = 16) -> None:
@@ -168,14 +138,6 @@ class StrokeNet(nn.Module):
         return self.head(joined_up(quarter, half, self.up_to_half))
 
 
-BOX_NETWORKS: dict[str, type[LocatorNet] | type[CentredLocatorNet]] = {
-    "object": LocatorNet,
-    "digit": CentredLocatorNet,
-}
-"""Each kind's box network.  The object locator by its centre located more objects but, with
-the object model trained on the other's cuts, let more impostors through (docs/history.md)."""
-
-
 class DigitLocatorNet(nn.Module):
     """The digit card's two networks, in one weights file: ``box`` (a
     :class:`CentredLocatorNet`) and ``strokes`` (a :class:`StrokeNet`, half as wide)."""
@@ -187,7 +149,12 @@ class DigitLocatorNet(nn.Module):
 
     @classmethod
     def untrained(cls, width: int = 16) -> DigitLocatorNet:
-        return cls(BOX_NETWORKS["digit"](width), StrokeNet(width // 2))
+        return cls(CentredLocatorNet(width), StrokeNet(width // 2))
+
+
+def shrink(image: np.ndarray) -> np.ndarray:
+    """A BGR uint8 image at the box network's input size (uint8, 96x128x3)."""
+    return cv2.resize(image, INPUT_SIZE, interpolation=cv2.INTER_AREA)
 
 
 def to_batch(images: np.ndarray) -> torch.Tensor:
@@ -199,7 +166,7 @@ def to_batch(images: np.ndarray) -> torch.Tensor:
 
 _CPU = torch.device("cpu")
 """Where the locators run, whatever device the embeddings use."""
-_NETWORKS = {ARCHITECTURES["object"]: LocatorNet, ARCHITECTURES["digit"]: DigitLocatorNet.untrained}
+_NETWORKS = {ARCHITECTURES["object"]: CentredLocatorNet, ARCHITECTURES["digit"]: DigitLocatorNet.untrained}
 
 
 class Locator:
@@ -231,9 +198,9 @@ class Locator:
 
     def __call__(self, image: np.ndarray, shrunk: np.ndarray | None = None) -> tuple[float, tuple[int, int, int, int]]:
         """``image``: BGR uint8 (H, W, 3) of any size; ``shrunk``: the same already at
-        ``INPUT_SIZE`` (:meth:`LocatorNet.shrink`), when the caller has it (shrinking a
+        ``INPUT_SIZE`` (:func:`shrink`), when the caller has it (shrinking a
         640x480 frame costs about a third of a millisecond)."""
-        shrunk = LocatorNet.shrink(image) if shrunk is None else shrunk
+        shrunk = shrink(image) if shrunk is None else shrunk
         batch = to_batch(shrunk).contiguous(memory_format=memory_format(_CPU))
         with torch.inference_mode():
             out = self.network(batch)[0]

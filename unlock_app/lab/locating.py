@@ -15,8 +15,7 @@ source; frames with nothing held up teach it when there is no key.
   are, which pixels are the digit's ink.
 
 The box network learns whether a key is held up (binary cross entropy) and, where one
-is, its box: an object's by L1 and generalised IoU (``torchvision.ops``), a digit's by where
-its centre lies (:func:`centre_loss`); each frame is augmented with
+is, its box by where its centre lies (:func:`centre_loss`); each frame is augmented with
 ``torchvision.transforms.v2``, box and all.  The stroke network learns its ink by binary
 cross entropy and the Dice overlap.
 """
@@ -31,7 +30,6 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from torchvision import tv_tensors
-from torchvision.ops import generalized_box_iou_loss
 from torchvision.transforms import v2
 from tqdm import tqdm
 
@@ -101,7 +99,7 @@ def example(job: tuple[str, int, int]) -> Example:
             frame, box = _image_file(thing, rng)
         else:
             frame, box = training_world.held_object(thing, rng)
-    return locator.LocatorNet.shrink(frame), _target(box, frame.shape), None, None
+    return locator.shrink(frame), _target(box, frame.shape), None, None
 
 
 def _target(box: tuple[int, int, int, int] | None, shape: tuple[int, ...]) -> np.ndarray:
@@ -168,7 +166,7 @@ def _digit_example(rng: np.random.Generator) -> Example:
         x, y, w, h = cv2.boundingRect((ink > _INK).astype(np.uint8))
         box = (x, y, w, h) if w and h else None
     square, cut_ink = _square_example(frame, ink, box, rng)
-    return locator.LocatorNet.shrink(frame), _target(box, frame.shape), square, cut_ink
+    return locator.shrink(frame), _target(box, frame.shape), square, cut_ink
 
 
 def _digit_file(digit: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
@@ -223,17 +221,6 @@ def examples(config: LocatorConfig, progress: bool = True) -> Examples:
     return Examples(frames, targets, np.stack([r[2] for r in results]), np.stack([r[3] for r in results]))
 
 
-def loss(output: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-    """Whether a key is held up (binary cross entropy) and, for the frames that hold
-    one, where (L1 and generalised IoU of the box)."""
-    held = target[:, 0] > 0.5
-    presence = F.binary_cross_entropy_with_logits(output[:, 0], target[:, 0])
-    if not held.any():
-        return presence
-    predicted, true = output[held, 1:], target[held, 1:]
-    return presence + (predicted - true).abs().sum(1).mean() + generalized_box_iou_loss(predicted, true, "mean")
-
-
 def centre_loss(presence: torch.Tensor, maps: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     """:meth:`~locator.CentredLocatorNet.outputs` against the targets: whether a key is
     held up (binary cross entropy); the focal loss of CornerNet and CenterNet on the
@@ -272,16 +259,6 @@ def centre_loss(presence: torch.Tensor, maps: torch.Tensor, target: torch.Tensor
     place = torch.stack([across[held] - column[held], down[held] - row[held]], 1)
     size = torch.stack([x1[held] - x0[held], y1[held] - y0[held]], 1).clamp_min(1e-3).log()
     return value + (picked[:, 1:3].sigmoid() - place).abs().sum(1).mean() + (picked[:, 3:5] - size).abs().sum(1).mean()
-
-
-def box_loss(
-    model: locator.LocatorNet | locator.CentredLocatorNet, batch: torch.Tensor, target: torch.Tensor
-) -> torch.Tensor:
-    """The loss a box network learns by: :func:`centre_loss` for one that finds the key by its
-    centre, :func:`loss` for one that regresses its box."""
-    if isinstance(model, locator.CentredLocatorNet):
-        return centre_loss(*model.outputs(batch), target)
-    return loss(model(batch), target)
 
 
 def stroke_loss(logits: torch.Tensor, ink: torch.Tensor) -> torch.Tensor:
@@ -343,10 +320,10 @@ def _optimiser(model: torch.nn.Module, config: LocatorConfig, total: int) -> tup
 
 def _learn_boxes(
     config: LocatorConfig, data: Examples, device: torch.device, progress: bool
-) -> locator.LocatorNet | locator.CentredLocatorNet:
+) -> locator.CentredLocatorNet:
     images = locator.to_batch(data.frames).to(device)
     goals = torch.from_numpy(data.targets).to(device)
-    model = locator.BOX_NETWORKS[config.kind](config.width).to(device)
+    model = locator.CentredLocatorNet(config.width).to(device)
     total = max(1, config.epochs * len(images) // config.batch)
     optimiser, schedule = _optimiser(model, config, total)
     generator = torch.Generator().manual_seed(config.seed)
@@ -356,7 +333,7 @@ def _learn_boxes(
     for _ in bar:
         index = torch.randint(len(images), (config.batch,), generator=generator).to(device)
         batch, goal = _augmented(images[index], goals[index], augment)
-        value = box_loss(model, batch, goal)
+        value = centre_loss(*model.outputs(batch), goal)
         _step(value, optimiser, schedule, bar)
     return model.eval()
 
@@ -393,7 +370,7 @@ def _learn_strokes(config: LocatorConfig, data: Examples, device: torch.device, 
 
 def train(
     config: LocatorConfig, device: torch.device, progress: bool = True, data: Examples | None = None
-) -> tuple[locator.LocatorNet | locator.DigitLocatorNet, ModelCard]:
+) -> tuple[locator.CentredLocatorNet | locator.DigitLocatorNet, ModelCard]:
     """Train a locator from scratch.  Seeded; deterministic on the CPU.  ``data`` is
     ``examples(config)`` when it is already at hand."""
     started = time.perf_counter()
@@ -401,7 +378,7 @@ def train(
     # Seeded once the examples are made: rendering in this process (one core) draws from torch too.
     torch.manual_seed(config.seed)
     boxes = _learn_boxes(config, data, device, progress)
-    model: locator.LocatorNet | locator.DigitLocatorNet = boxes
+    model: locator.CentredLocatorNet | locator.DigitLocatorNet = boxes
     if config.kind == "digit":
         model = locator.DigitLocatorNet(boxes, _learn_strokes(config, data, device, progress))
     total = max(1, config.epochs * len(data.frames) // config.batch)
@@ -417,7 +394,7 @@ def threshold_rule(kind: str) -> str:
     )
 
 
-def choose_threshold(model: locator.LocatorNet | locator.DigitLocatorNet, config: LocatorConfig) -> float:
+def choose_threshold(model: locator.CentredLocatorNet | locator.DigitLocatorNet, config: LocatorConfig) -> float:
     """The presence threshold by :func:`threshold_rule`, in steps of 0.01 (on as many
     frames as the configuration trains on, when that is fewer: a quick run)."""
     fresh = LocatorConfig(kind=config.kind, frames=min(1500, config.frames), seed=config.seed + 1000)
@@ -427,6 +404,16 @@ def choose_threshold(model: locator.LocatorNet | locator.DigitLocatorNet, config
         presence = torch.sigmoid(boxes.eval()(locator.to_batch(data.frames))[:, 0]).numpy()
     held = presence[data.targets[:, 0] > 0.5]
     return round(float(np.floor(np.quantile(held, MISSED[config.kind]) * 100)) / 100, 2)
+
+
+_BOX_OUTPUTS = (
+    "presence logit; per cell of a 12x16 grid, the logit that the {key}'s centre lies in it, where in the cell, "
+    "and the box's log width and height (the surest cell gives the box)"
+)
+_BOX_LOSS = (
+    "binary cross entropy (presence); focal loss of the centre cells (CenterNet's, neighbours weighed down by a "
+    "Gaussian a sixth of the box wide) + L1 of the centre's place and the log size in its cell (frames holding {key})"
+)
 
 
 def _card(config: LocatorConfig, frames: int, steps: int, device: torch.device, seconds: float) -> ModelCard:
@@ -439,8 +426,8 @@ def _card(config: LocatorConfig, frames: int, steps: int, device: torch.device, 
             f"or printed training digits on cards, {_IMAGE_FILE_SHARE:.0%} as image files; {nothing:.0%} "
             "empty desks and parts of training photographs with nothing held up"
         )
-        outputs = "presence logit; box x0, y0, x1, y1 as fractions of the frame"
-        loss_text = "binary cross entropy (presence); L1 + generalised IoU of the box (frames holding an object)"
+        outputs = _BOX_OUTPUTS.format(key="object")
+        loss_text = _BOX_LOSS.format(key="an object")
     else:
         data = (
             f"{frames} frames of the training world (unlock_app.lab.training_world.held_digit): half handwritten "
@@ -451,16 +438,8 @@ def _card(config: LocatorConfig, frames: int, steps: int, device: torch.device, 
             f"held up ({objects.materials('train').describe()}); the stroke network learns from a square cut "
             "around each frame's digit box (moved and scaled a little) and the ink the training world drew there"
         )
-        outputs = (
-            "presence logit; per cell of a 12x16 grid, the logit that the digit's centre lies in it, where in "
-            "the cell, and the box's log width and height (the surest cell gives the box); then, for a 64x64 cut "
-            "around the box, a 32x32 map of ink logits"
-        )
-        loss_text = (
-            "binary cross entropy (presence); focal loss of the centre cells (CenterNet's, neighbours weighed "
-            "down by a Gaussian a sixth of the box wide) + L1 of the centre's place and the log size in its cell "
-            "(frames holding a card); binary cross entropy + Dice of the ink (strokes)"
-        )
+        outputs = _BOX_OUTPUTS.format(key="digit") + "; then, for a 64x64 cut around the box, a 32x32 map of ink logits"
+        loss_text = _BOX_LOSS.format(key="a card") + "; binary cross entropy + Dice of the ink (strokes)"
     return ModelCard(
         width=config.width,
         embedding_size=5,
