@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from conftest import card_frames, object_frames
 
-from unlock_app.core import scene
+from unlock_app.core import locator, scene
 from unlock_app.core.kinds.object import OBJECT
 from unlock_app.core.preprocess import object_crop, preprocess_object
 from unlock_app.lab import objects
@@ -153,6 +153,35 @@ def test_an_empty_desk_shows_no_object(seed):
 def test_unusable_frames_have_no_object_and_never_raise(frame):
     subject = preprocess_object(frame)
     assert not subject.found and subject.input is None and subject.quality.reason
+
+
+class _SureLocator:
+    """A stand-in object locator, sure that an object fills ``box``, that records the
+    frames it was shown."""
+
+    def __init__(self, box):
+        self.threshold = locator.shipped("object").threshold
+        self.box = box
+        self.shown = []
+
+    def __call__(self, image, shrunk=None):
+        self.shown.append(image.shape)
+        return 0.99, self.box
+
+
+def test_whether_a_faint_object_is_held_up_is_the_locators_call(monkeypatch):
+    # A dull object with soft edges before a smooth wall: no edge near the centre stands
+    # out, yet the frame is not flat, so only the locator may say that nothing is held up.
+    wall = np.linspace(90, 170, 640, dtype=np.float32)[None, :, None].repeat(480, 0).repeat(3, 2)
+    mask = np.zeros((480, 640), np.float32)
+    cv2.ellipse(mask, (320, 240), (80, 100), 0, 0, 360, 1.0, -1)
+    mask = cv2.GaussianBlur(mask, (0, 0), 12)[..., None]
+    frame = (wall * (1 - mask) + 118 * mask).astype(np.uint8)
+    sure = _SureLocator((240, 140, 160, 200))
+    monkeypatch.setattr(locator, "shipped", lambda kind: sure)
+    subject = preprocess_object(frame)
+    assert sure.shown == [frame.shape] and subject.found and subject.box == (240, 140, 160, 200)
+    assert 0 < subject.quality.contrast < 0.3
 
 
 def test_a_digit_card_is_still_found_as_something():

@@ -27,9 +27,6 @@ OBJECT_INPUT_SIZE = 48
 FIT_SIZE = 20
 """Side of the box the subject is fitted into (the MNIST convention)."""
 
-WORK_SIZE = 320
-"""Long side, in pixels, of the working copy an object is searched in."""
-
 GUIDE_FRACTION = 0.6
 """Side of the on-screen guide box as a fraction of the frame's short side."""
 
@@ -49,14 +46,11 @@ locator's box is the digit's own, not the card's, and the stroke network reads a
 this small at the frame's full resolution."""
 _MAX_SUBJECT = 0.97
 _LOCATOR_SIZE = (128, 96)
-"""The digit locator's view of a frame (``locator.INPUT_SIZE``; the locator module needs
-torch, which preprocessing loads only for a frame worth looking at)."""
+"""The locators' view of a frame (``locator.INPUT_SIZE``; the locator module needs torch,
+which preprocessing loads only for a frame worth looking at)."""
 _MIN_STROKE_CELLS = 6
 """Fewest cells of the stroke map (a 32x32 grid over the digit's cut) that make a digit."""
-_MIN_OBJECT_EDGE = 24.0
 _OBJECT_MARGIN = 1.15
-_OPPONENT = np.float32([[0.114, 0.587, 0.299, 0], [0, -0.5, 0.5, 128], [-0.5, 0.25, 0.25, 128]])
-"""BGR to lightness and the halves of red - green and of yellow - blue, offset to fit 8 bits."""
 
 
 @dataclass(frozen=True)
@@ -71,11 +65,11 @@ class Quality:
         Why no subject was found ("" when one was).
     contrast : float
         How much darker the strokes are than the paper around them (a digit: the paper's
-        median grey minus the strokes' darker quarter, over the paper's), or how strong the
-        object's edges are; in [0, 1].
+        median grey minus the strokes' darker quarter, over the paper's), or how far apart
+        the darkest and lightest grey of an object's cut are; in [0, 1].
     sharpness : float
         How sharp the subject's grayscale cut is, at the scale the model sees it (a digit's
-        64x64 square, an object's box in the 320-pixel working copy): the variance of its
+        64x64 square, an object's 48x48 cut): the variance of its
         Laplacian over the variance of its grey levels (so a faint pencil is as sharp as a
         marker); higher is sharper.
     area : float
@@ -211,11 +205,10 @@ def _find_digit(image: np.ndarray, small: np.ndarray, ink: Literal["dark", "ligh
 def preprocess_object(frame: np.ndarray) -> Subject:
     """Find the object held up near the guide box and cut it out, colours and all.
 
-    A frame with nothing that stands out (no edge in lightness or colour near the centre
-    strong enough: an empty wall, a dark or covered lens) has no object.  Otherwise the
-    object locator (:mod:`locator`) says whether an object is held up and where its
-    outline lies; the box's square surroundings (a margin included, the box's centre
-    kept) are scaled to 48x48 with no other normalisation: brightness, contrast and
+    A frame with nothing to see (too dark, flat: a dark or covered lens) has no object.
+    Otherwise the object locator (:mod:`locator`) says whether an object is held up and
+    where its outline lies; the box's square surroundings (a margin included, the box's
+    centre kept) are scaled to 48x48 with no other normalisation: brightness, contrast and
     colour cast are left to the object model, which was trained to ignore them.
 
     Parameters
@@ -226,8 +219,8 @@ def preprocess_object(frame: np.ndarray) -> Subject:
     Returns
     -------
     Subject
-        ``Subject.input`` is float32 (48, 48, 3), BGR in [0, 1], or None when nothing
-        stands out (an empty desk, a dark or covered lens, noise).  Never raises on a frame;
+        ``Subject.input`` is float32 (48, 48, 3), BGR in [0, 1], or None when no object is
+        held up (an empty desk, a dark or covered lens, noise).  Never raises on a frame;
         the first frame that reaches the locator loads it, which raises ``ModelError`` if its
         weights are missing or changed (the app loads it with the models, so it stops there).
     """
@@ -235,35 +228,27 @@ def preprocess_object(frame: np.ndarray) -> Subject:
     problem = _unusable(image)
     if problem:
         return _nothing(problem)
-    height, width = image.shape[:2]
-    work, scale = _working_copy(image)
-    gray = cv2.cvtColor(work, cv2.COLOR_BGR2GRAY)
-    problem = _plain(gray)
+    small = cv2.resize(image, _LOCATOR_SIZE, interpolation=cv2.INTER_AREA)
+    problem = _plain(cv2.cvtColor(small, cv2.COLOR_BGR2GRAY))
     if problem:
         return _nothing(problem)
-
-    sx, sy, sw, sh = _search_region(work.shape[:2])
-    # Only the search region's edges are read: computed there alone, a third of the work.
-    edges = _edge_strength(work[sy : sy + sh, sx : sx + sw])
-    peak = _percentile(edges[::2, ::2], 99)
-    if peak < _MIN_OBJECT_EDGE:
-        return _nothing("no object (nothing stands out)")
     from unlock_app.core import locator  # torch: only once a frame is worth looking at
 
     find = locator.shipped("object")
-    held, box = find(image)
+    held, box = find(image, small)
     if held < find.threshold:
         return _nothing("no object near the centre")
+    height, width = image.shape[:2]
     _, _, w, h = box
     if max(w, h) < _MIN_SUBJECT * min(width, height):
         return _nothing("object too small: hold it closer")
     if w > _MAX_SUBJECT * width and h > _MAX_SUBJECT * height:
         return _nothing("no object (the whole frame is busy: noise or too close)")
-    wx, wy, ww, wh = (round(v * scale) for v in box)
-    wx, wy = min(wx, gray.shape[1] - 1), min(wy, gray.shape[0] - 1)
-    sharpness = _sharpness(gray[wy : wy + max(wh, 1), wx : wx + max(ww, 1)])
-    quality = Quality(True, "", min(1.0, peak / 255.0), sharpness, (w * h) / float(width * height))
-    return Subject(object_crop(image, box), box, quality)
+    square = square_cut(image, box, _OBJECT_MARGIN, OBJECT_INPUT_SIZE)
+    gray = cv2.cvtColor(square, cv2.COLOR_BGR2GRAY)
+    contrast = (int(gray.max()) - int(gray.min())) / 255.0
+    quality = Quality(True, "", contrast, _sharpness(gray), (w * h) / float(width * height))
+    return Subject(_as_input(square), box, quality)
 
 
 def _border(image: np.ndarray) -> np.ndarray:
@@ -274,28 +259,15 @@ def _border(image: np.ndarray) -> np.ndarray:
     )
 
 
-def _edge_strength(work: np.ndarray) -> np.ndarray:
-    """Per pixel, the strongest change of lightness or colour, in 8-bit units.
-
-    Lightness and two opponent colours (red against green, blue against yellow, as the
-    object model also sees them), each a linear mix of BGR (``_OPPONENT``): converted in
-    a tenth of the time CIELAB takes, and as good at finding objects.  A change of colour
-    counts double.
-    """
-    strength = None
-    for channel, weight in zip(cv2.split(cv2.transform(work, _OPPONENT)), (1.0, 2.0, 2.0), strict=True):
-        scale = weight / 16  # Scharr's kernels weigh a step 16 times over
-        gx = cv2.Scharr(channel, cv2.CV_32F, 1, 0, scale=scale)
-        gy = cv2.Scharr(channel, cv2.CV_32F, 0, 1, scale=scale)
-        change = cv2.magnitude(gx, gy)
-        strength = change if strength is None else cv2.max(strength, change, dst=strength)
-    return strength
-
-
 def object_crop(image: np.ndarray, box: tuple[int, int, int, int]) -> np.ndarray:
     """The object model's input for a box (x, y, w, h) of a BGR uint8 image: the box's
     square surroundings, a margin included, as float32 (48, 48, 3) in [0, 1]."""
-    return square_cut(image, box, _OBJECT_MARGIN, OBJECT_INPUT_SIZE).astype(np.float32) * np.float32(1 / 255)
+    return _as_input(square_cut(image, box, _OBJECT_MARGIN, OBJECT_INPUT_SIZE))
+
+
+def _as_input(square: np.ndarray) -> np.ndarray:
+    """A uint8 BGR cut as the object model's float32 input in [0, 1]."""
+    return square.astype(np.float32) * np.float32(1 / 255)
 
 
 def square_around(box: tuple[int, int, int, int], margin: float) -> tuple[int, int, int]:
@@ -378,18 +350,9 @@ def _unusable(image: np.ndarray | None) -> str | None:
     return None
 
 
-def _working_copy(image: np.ndarray) -> tuple[np.ndarray, float]:
-    """The image scaled to ``WORK_SIZE`` on its long side and lightly blurred, and the scale."""
-    height, width = image.shape[:2]
-    scale = WORK_SIZE / max(height, width)
-    interpolation = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
-    work = cv2.resize(image, (round(width * scale), round(height * scale)), interpolation=interpolation)
-    return cv2.GaussianBlur(work, (3, 3), 0), scale
-
-
 def _plain(gray: np.ndarray) -> str | None:
-    """Why a small grayscale copy of a frame (a working copy, or the digit locator's
-    128x96) shows nothing to look for (too dark, flat), or None."""
+    """Why a small grayscale copy of a frame (the locators' 128x96) shows nothing to look
+    for (too dark, flat), or None."""
     sample = gray[::4, ::4]
     low, high = _percentile(sample, 2), _percentile(sample, 98)
     if high < _MIN_BRIGHTNESS:
@@ -467,16 +430,6 @@ def _has_black_border(small: np.ndarray) -> bool:
     card on a dark desk still counts as dark ink on paper.
     """
     return float(np.mean(_border(small) <= 16)) >= 0.8
-
-
-def _search_region(shape: tuple[int, int]) -> tuple[int, int, int, int]:
-    """Where a subject's centre may lie: the guide box grown by half, within the frame."""
-    height, width = shape
-    gx, gy, gw, gh = guide_box(width, height)
-    grow_w, grow_h = gw // 4, gh // 4
-    x0, y0 = max(0, gx - grow_w), max(0, gy - grow_h)
-    x1, y1 = min(width, gx + gw + grow_w), min(height, gy + gh + grow_h)
-    return x0, y0, x1 - x0, y1 - y0
 
 
 def _fit_mnist(subject: np.ndarray) -> np.ndarray:
