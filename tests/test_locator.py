@@ -172,7 +172,7 @@ def test_a_centred_box_is_read_from_the_cell_surest_of_the_centre():
     assert abs(width - np.exp(0.5)) < 1e-5 and abs(height - np.exp(0.5)) < 1e-5
 
 
-def test_the_digit_preprocessing_sees_the_frame_as_the_locator_does():
+def test_the_preprocessing_sees_the_frame_as_the_locators_do():
     from unlock_app.core import preprocess
 
     assert preprocess._LOCATOR_SIZE == locator.INPUT_SIZE

@@ -165,13 +165,13 @@ class _SureLocator:
         self.shown = []
 
     def __call__(self, image, shrunk=None):
-        self.shown.append(image.shape)
+        self.shown.append((image.shape, shrunk))
         return 0.99, self.box
 
 
 def test_whether_a_faint_object_is_held_up_is_the_locators_call(monkeypatch):
-    # A dull object with soft edges before a smooth wall: no edge near the centre stands
-    # out, yet the frame is not flat, so only the locator may say that nothing is held up.
+    # A dull object with soft edges before a smooth wall: no edge stands out, yet the
+    # frame is not flat, so only the locator may say that nothing is held up.
     wall = np.linspace(90, 170, 640, dtype=np.float32)[None, :, None].repeat(480, 0).repeat(3, 2)
     mask = np.zeros((480, 640), np.float32)
     cv2.ellipse(mask, (320, 240), (80, 100), 0, 0, 360, 1.0, -1)
@@ -180,7 +180,9 @@ def test_whether_a_faint_object_is_held_up_is_the_locators_call(monkeypatch):
     sure = _SureLocator((240, 140, 160, 200))
     monkeypatch.setattr(locator, "shipped", lambda kind: sure)
     subject = preprocess_object(frame)
-    assert sure.shown == [frame.shape] and subject.found and subject.box == (240, 140, 160, 200)
+    (shape, shrunk), *others = sure.shown
+    assert shape == frame.shape and np.array_equal(shrunk, locator.shrink(frame)) and not others
+    assert subject.found and subject.box == (240, 140, 160, 200)
     assert 0 < subject.quality.contrast < 0.3
 
 

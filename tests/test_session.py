@@ -12,7 +12,7 @@ from unlock_app.core.session import REARM_FRAMES, UnlockSession
 
 POLICY = Policy(thresholds={"digit": 0.5, "object": 0.7}, frames_required=3, frames_window=5)
 SUBJECT = Subject(np.zeros((28, 28), np.float32), (0, 0, 10, 10), Quality(True))
-NO_SUBJECT = Subject(None, None, Quality(False, "nothing stands out"))
+NO_SUBJECT = Subject(None, None, Quality(False, "no object held up"))
 
 
 def _frame(score: float | None, label: str = "seven", kind: str = "digit") -> Analysis:

@@ -12,8 +12,8 @@ network (:class:`CentredLocatorNet`) with its own weights:
   square cut around that box at full resolution, which pixels are the digit's ink
   (not the paper, its ruling, a finger or the room).
 
-They run on the CPU, one frame at a time (about a millisecond each), whatever device the
-embeddings use.
+They run on the CPU, one frame at a time (about 1.3 ms a box, 0.6 ms a digit's strokes),
+whatever device the embeddings use.
 """
 
 from __future__ import annotations

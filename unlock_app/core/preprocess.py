@@ -147,10 +147,7 @@ def preprocess(frame: np.ndarray, ink: Ink = "dark") -> Subject:
     problem = _unusable(image)
     if problem:
         return _nothing(problem)
-    # The locator's view of the frame, which also says whether there is anything to see.
-    small = cv2.resize(image, _LOCATOR_SIZE, interpolation=cv2.INTER_AREA)
-    small_gray = cv2.cvtColor(small, cv2.COLOR_BGR2GRAY)
-    problem = _plain(small_gray)
+    small, small_gray, problem = _locator_view(image)
     if problem:
         return _nothing(problem)
     if ink == "auto":
@@ -203,7 +200,7 @@ def _find_digit(image: np.ndarray, small: np.ndarray, ink: Literal["dark", "ligh
 
 
 def preprocess_object(frame: np.ndarray) -> Subject:
-    """Find the object held up near the guide box and cut it out, colours and all.
+    """Find the object held up and cut it out, colours and all.
 
     A frame with nothing to see (too dark, flat: a dark or covered lens) has no object.
     Otherwise the object locator (:mod:`locator`) says whether an object is held up and
@@ -228,8 +225,7 @@ def preprocess_object(frame: np.ndarray) -> Subject:
     problem = _unusable(image)
     if problem:
         return _nothing(problem)
-    small = cv2.resize(image, _LOCATOR_SIZE, interpolation=cv2.INTER_AREA)
-    problem = _plain(cv2.cvtColor(small, cv2.COLOR_BGR2GRAY))
+    small, _, problem = _locator_view(image)
     if problem:
         return _nothing(problem)
     from unlock_app.core import locator  # torch: only once a frame is worth looking at
@@ -237,7 +233,7 @@ def preprocess_object(frame: np.ndarray) -> Subject:
     find = locator.shipped("object")
     held, box = find(image, small)
     if held < find.threshold:
-        return _nothing("no object near the centre")
+        return _nothing("no object held up")
     height, width = image.shape[:2]
     _, _, w, h = box
     if max(w, h) < _MIN_SUBJECT * min(width, height):
@@ -350,6 +346,14 @@ def _unusable(image: np.ndarray | None) -> str | None:
     return None
 
 
+def _locator_view(image: np.ndarray) -> tuple[np.ndarray, np.ndarray, str | None]:
+    """A BGR image as the locators see it (128x96), in grey, and why it shows nothing to
+    look for (too dark, flat) or None."""
+    small = cv2.resize(image, _LOCATOR_SIZE, interpolation=cv2.INTER_AREA)
+    gray = cv2.cvtColor(small, cv2.COLOR_BGR2GRAY)
+    return small, gray, _plain(gray)
+
+
 def _plain(gray: np.ndarray) -> str | None:
     """Why a small grayscale copy of a frame (the locators' 128x96) shows nothing to look
     for (too dark, flat), or None."""
@@ -365,7 +369,7 @@ def _plain(gray: np.ndarray) -> str | None:
 def _percentile(values: np.ndarray, q: float) -> float:
     """``np.percentile(values, q)`` for one ``q`` (linear interpolation), to the last bit,
     at a fifth of the cost: numpy's general machinery takes about 0.2 ms a call, several
-    times the partition itself, and a frame makes three to five calls."""
+    times the partition itself, and a frame makes two (an object) to six (a digit) calls."""
     flat = values.ravel()
     position = (flat.size - 1) * (q / 100)
     low = int(position)
