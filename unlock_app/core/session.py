@@ -24,6 +24,12 @@ REARM_FRAMES = 5
 """Frames in a row without the key that count as the key having left the view: one frame
 in which the finder lost it, or its score dipped, is not the user taking it away."""
 
+STILL_IN_VIEW = 1.5
+"""While rearming, the key counts as still in view while its match lies within this many
+times the threshold's distance (its score at least the threshold to this power, the score
+being exp(-D)): a held key's score wavers around the threshold, an object's most, and a run
+of frames a little under it is the key still held up, not taken away."""
+
 
 @dataclass(frozen=True)
 class Step:
@@ -170,12 +176,13 @@ class UnlockSession:
         return Step(decision, outcome)
 
     def _watch_the_key_leave(self, analysis: Analysis) -> None:
-        """While rearming: cleared by ``REARM_FRAMES`` frames in a row without the key; a
+        """While rearming: cleared by ``REARM_FRAMES`` frames in a row without the key (no
+        subject, or one matched further off than ``STILL_IN_VIEW`` allows); a
         frame matched against no key at all (analysed before a new key's gallery arrived)
         says nothing either way."""
         found, unmatched = analysis.subject.found, analysis.match is None
         if not (found and unmatched):
-            key_in_view = found and analysis.passes(self.policy.threshold_for(analysis.kind))
+            key_in_view = found and analysis.passes(self.policy.threshold_for(analysis.kind) ** STILL_IN_VIEW)
             self._absent = 0 if key_in_view else self._absent + 1
         self.rearming = self._absent < REARM_FRAMES
 
