@@ -5,7 +5,7 @@ import pytest
 from conftest import card_frames, write_video
 
 from unlock_app.core.camera import CameraError, DemoCamera, VideoSource, open_camera
-from unlock_app.core.preprocess import preprocess
+from unlock_app.core.preprocess import preprocess, preprocess_object
 
 
 def test_video_file_plays_then_ends(tmp_path):
@@ -56,6 +56,19 @@ def test_demo_camera_shows_the_chosen_card_and_nothing_on_n():
     assert not any(preprocess(camera.read()).found for _ in range(5))
     camera.show(9)
     assert camera.digit == 9 and preprocess(camera.read()).found
+
+
+@pytest.mark.slow
+def test_the_demo_hand_wavers_about_the_key_but_does_not_wander_off():
+    # Two minutes of holding a key up (as through a lock, waiting for it to stay shut):
+    # a hand keeps it where it holds it, so the key stays in view and found.
+    camera = DemoCamera("a", seed=4, fps=0)
+    for _ in range(3600):
+        frame = camera.read()
+    subject = preprocess_object(frame)
+    assert subject.found
+    x, y, w, h = subject.box
+    assert abs(x + w / 2 - 320) < 40 and abs(y + h / 2 - 240) < 40
 
 
 def test_open_demo_variants():

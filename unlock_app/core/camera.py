@@ -106,11 +106,29 @@ class DemoCamera:
     def read(self) -> np.ndarray:
         if self._pace is not None:
             self._pace.wait()
-        self._pose = scene.jitter(self._pose, self._rng)
+        self._pose = _steadied(scene.jitter(self._pose, self._rng))
         return scene.render(self._card, self._pose, self._look, self._rng)
 
     def close(self) -> None:
         return None
+
+
+_STEADY = 0.05
+"""The share of its drift that the demo hand takes back each frame: it wavers about where
+it holds the key, as a hand does, instead of wandering off the frame over minutes (an
+unbounded walk had an object key held through a lock drift out of view and back)."""
+
+
+def _steadied(pose: scene.Pose) -> scene.Pose:
+    """``pose`` drawn back towards the held pose (centred, upright, flat) by ``_STEADY``."""
+    held = scene.Pose(size=pose.size)
+    keep = 1.0 - _STEADY
+    return replace(
+        pose,
+        centre=tuple(h + keep * (c - h) for c, h in zip(pose.centre, held.centre, strict=True)),
+        angle=held.angle + keep * (pose.angle - held.angle),
+        tilt=tuple(h + keep * (t - h) for t, h in zip(pose.tilt, held.tilt, strict=True)),
+    )
 
 
 class _Pace:
