@@ -121,13 +121,13 @@ unbounded walk had an object key held through a lock drift out of view and back)
 
 def _steadied(pose: scene.Pose) -> scene.Pose:
     """``pose`` drawn back towards the held pose (centred, upright, flat) by ``_STEADY``."""
-    held = scene.Pose(size=pose.size)
     keep = 1.0 - _STEADY
+    (x, y), (home_x, home_y) = pose.centre, scene.Pose().centre
     return replace(
         pose,
-        centre=tuple(h + keep * (c - h) for c, h in zip(pose.centre, held.centre, strict=True)),
-        angle=held.angle + keep * (pose.angle - held.angle),
-        tilt=tuple(h + keep * (t - h) for t, h in zip(pose.tilt, held.tilt, strict=True)),
+        centre=(home_x + keep * (x - home_x), home_y + keep * (y - home_y)),
+        angle=keep * pose.angle,
+        tilt=tuple(keep * t for t in pose.tilt),
     )
 
 
