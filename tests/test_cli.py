@@ -316,6 +316,15 @@ def test_tampered_weights_are_refused_with_exit_2(run, tmp_path, kind):
     assert code == 2 and str(named) in err and "SHA-256" in err  # read as a path, checked, refused
 
 
+def test_weights_that_are_no_file_are_refused_by_every_command_but_train(run, tmp_path):
+    missing = tmp_path / "missing.safetensors"
+    for command in (["list"], ["verify", _digit_file(7)]):
+        code, out, err = run("--weights", f"object={missing}", *command)
+        assert code == 2 and f"object={missing}: no such file" in err and not out
+    code, _, err = run("--weights", str(tmp_path), "list")
+    assert code == 2 and "not a file" in err
+
+
 def test_the_installed_command_runs_without_traceback(tmp_path):
     result = subprocess.run(
         [

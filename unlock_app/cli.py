@@ -189,6 +189,12 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    if args.command != "train":  # train may name the file it is to write
+        for kind, path in _named_weights(args).items():
+            if not path.is_file():
+                problem = "not a file" if path.exists() else "no such file"
+                _error(f"--weights {kind}={path}: {problem}; name a .safetensors file with its .json card beside it")
+                return EXIT_BAD_INPUT
     if args.command is None:
         from unlock_app.ui.app import run
 
@@ -318,8 +324,12 @@ def weights_of(args: argparse.Namespace) -> dict[str, Path]:
     """The weights files named on the command line, by kind (a kind left out: the shipped one)."""
     from unlock_app.core.kinds import KINDS
 
-    named = dict([*args.weights, *([args.object_weights] if args.object_weights else [])])
+    named = _named_weights(args)
     return {kind: named.get(kind) or KINDS[kind].shipped_weights for kind in KINDS}
+
+
+def _named_weights(args: argparse.Namespace) -> dict[str, Path]:
+    return dict([*args.weights, *([args.object_weights] if args.object_weights else [])])
 
 
 def _weights(text: str) -> tuple[str, Path]:
