@@ -850,11 +850,16 @@ def test_the_settings_dialog_opens_before_its_evidence_is_measured(qtbot, analys
     monkeypatch.setattr(EvidenceRequest, "run", lambda request, models: release.wait(10) and measure(request, models))
     dialog = SettingsDialog(settings=Settings(), analysis=analysis, store=store, on_threshold=lambda kind, value: None)
     qtbot.addWidget(dialog)
+    dialog.show()
+    qtbot.waitExposed(dialog)
+    width = dialog.width()
     assert dialog.evidence == {"digit": None, "object": None}  # still being measured, off the GUI thread
     assert dialog.rates.text() == "Measuring..." and "Measuring" in dialog.plot.note
     release.set()
     qtbot.waitUntil(lambda: None not in dialog.evidence.values(), timeout=20000)
     assert "false rejects" in dialog.rates.text() and dialog.plot.note == ""
+    qtbot.wait(50)  # the layout's next pass: the measured rates wrap instead of widening the dialog
+    assert dialog.width() == width
     store.close()
 
 

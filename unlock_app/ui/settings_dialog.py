@@ -141,6 +141,7 @@ class SettingsDialog(QDialog):
         self.use_default = QCheckBox()
         self.plot = ScorePlot(self.evidence[self._kind])
         self.rates = QLabel()
+        self.rates.setWordWrap(True)  # the measured rates are a sentence: wrapped, not widening the dialog
         self.slider.valueChanged.connect(self._on_slider_changed)
         self.spin.valueChanged.connect(self._on_spin_changed)
         self.use_default.toggled.connect(self._on_use_default_toggled)
