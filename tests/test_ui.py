@@ -852,14 +852,16 @@ def test_the_settings_dialog_opens_before_its_evidence_is_measured(qtbot, analys
     qtbot.addWidget(dialog)
     dialog.show()
     qtbot.waitExposed(dialog)
-    width = dialog.width()
+    size = dialog.size()
     assert dialog.evidence == {"digit": None, "object": None}  # still being measured, off the GUI thread
     assert dialog.rates.text() == "Measuring..." and "Measuring" in dialog.plot.note
     release.set()
     qtbot.waitUntil(lambda: None not in dialog.evidence.values(), timeout=20000)
     assert "false rejects" in dialog.rates.text() and dialog.plot.note == ""
-    qtbot.wait(50)  # the layout's next pass: the measured rates wrap instead of widening the dialog
-    assert dialog.width() == width
+    qtbot.wait(50)  # the layout's next pass: the measured rates fit the room kept for them
+    assert dialog.size() == size
+    assert not dialog.rates.geometry().intersects(dialog.plot.geometry())
+    assert dialog.rates.height() >= dialog.rates.sizeHint().height()  # both lines shown whole
     store.close()
 
 

@@ -141,7 +141,9 @@ class SettingsDialog(QDialog):
         self.use_default = QCheckBox()
         self.plot = ScorePlot(self.evidence[self._kind])
         self.rates = QLabel()
-        self.rates.setWordWrap(True)  # the measured rates are a sentence: wrapped, not widening the dialog
+        # Room for the two lines the measured rates take, from the start: the dialog neither
+        # widens nor grows when they arrive.
+        self.rates.setMinimumHeight(2 * self.rates.fontMetrics().lineSpacing())
         self.slider.valueChanged.connect(self._on_slider_changed)
         self.spin.valueChanged.connect(self._on_spin_changed)
         self.use_default.toggled.connect(self._on_use_default_toggled)
@@ -253,7 +255,7 @@ class SettingsDialog(QDialog):
         try:
             self.evidence[request.kind] = future.result()
         except Exception as error:  # shown where the rates would be; the dialog stays usable
-            self.rates.setText(f"Could not measure the {request.kind} keys' scores: {error}")
+            self.rates.setText(f"Could not measure the {request.kind} keys' scores:\n{error}")
             return
         if request.kind == self._kind:
             self.plot.evidence = self.evidence[request.kind]
@@ -282,11 +284,11 @@ class SettingsDialog(QDialog):
                 f"Every {things} has a single sample, so none can be scored against itself (green); "
                 "enroll two or more samples per key to see false rejects."
             )
-            self.rates.setText(f"{accepts}; false rejects show once a key has two or more samples")
+            self.rates.setText(f"{accepts};\nfalse rejects show once a key has two or more samples")
         else:
             self.plot.note = ""
             self.rates.setText(
-                f"{accepts}, false rejects {_percent(frr)} of {len(shown.genuine)} genuine ones (per frame)"
+                f"{accepts},\nfalse rejects {_percent(frr)} of {len(shown.genuine)} genuine ones (per frame)"
             )
 
     def _on_camera_activated(self, index: int) -> None:
