@@ -198,6 +198,24 @@ def test_first_run_offers_enrollment_and_never_unlocks(qtbot, make_window, monke
     assert not window.lock_state.unlocked
 
 
+def test_the_enrollment_dialog_says_what_the_demo_cameras_keys_do(qtbot, make_window, monkeypatch, tmp_path):
+    # The first run's dialog covers the window's banner, which says it too.
+    hints = []
+
+    def look(dialog):
+        qtbot.waitUntil(lambda: dialog.preview.message != "", timeout=10000)  # a frame has come
+        hints.append((dialog.camera_hint.text(), dialog.camera_hint.isHidden()))
+        return QDialog.DialogCode.Rejected
+
+    monkeypatch.setattr(EnrollmentDialog, "exec", look)
+    make_window(lambda: DemoCamera(None), enrolled=()).open_enrollment()
+    video = str(write_video(tmp_path / "seven.avi", card_frames(7, 30, seed=3)))
+    make_window(lambda: open_camera(video), enrolled=()).open_enrollment()
+    (demo, demo_hidden), (video_file, video_hidden) = hints
+    assert "keys 0-9" in demo and "A-H" in demo and "N takes it away" in demo and not demo_hidden
+    assert video_file == "" and video_hidden
+
+
 def test_the_key_just_enrolled_opens_only_once_shown_again(qtbot, make_window, monkeypatch):
     demo = DemoCamera(7, seed=2)
     window = make_window(lambda: demo, enrolled=())

@@ -51,10 +51,9 @@ def choose_camera(requested: str | None, saved: str) -> tuple[FrameSource, str, 
         return open_camera(spec), spec, ""
     except CameraError as error:
         problem = "No webcam found (camera 0 cannot be opened)" if spec == "0" else f"Camera unavailable: {error}"
-        banner = (
-            f"{problem}. This is the demo camera: keys 0-9 hold up a card with that digit, "
-            "A-H one of the demo objects, N takes it away."
-        )
+        from unlock_app.ui.main_window import DEMO_CAMERA_KEYS
+
+        banner = f"{problem}. This is the demo camera: {DEMO_CAMERA_KEYS}."
         return DemoCamera(None), "demo:none", banner
 
 

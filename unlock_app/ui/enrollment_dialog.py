@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Callable
 
 import numpy as np
 from PySide6.QtCore import QSize, Qt, QTimer
@@ -57,9 +58,14 @@ class EnrollmentDialog(QDialog):
         store: ReferenceStore,
         galleries: dict[str, Gallery],
         policy: Policy,
+        camera_hint: Callable[[], str] = str,
         parent=None,
     ) -> None:
+        """``camera_hint`` says how to use the camera the frames come from (the demo
+        camera's keys: the dialog covers the window's banner that says so), or ""; asked
+        once frames come, as the camera opens on the capture thread."""
         super().__init__(parent)
+        self._camera_hint = camera_hint
         self.setWindowTitle("Enroll a key")
         self.resize(820, 700)
         self.buffer = buffer
@@ -93,6 +99,9 @@ class EnrollmentDialog(QDialog):
         # keys reach the camera.
         self.preview.setFocusPolicy(Qt.FocusPolicy.ClickFocus)
         self.preview.scores = False  # the samples are matched against nothing here
+        self.camera_hint = QLabel()
+        self.camera_hint.setWordWrap(True)
+        self.camera_hint.hide()
         self.label = QLineEdit()
         self.label.setPlaceholderText("a name for this key, e.g. seven")
         self.kind = QComboBox()
@@ -135,6 +144,7 @@ class EnrollmentDialog(QDialog):
         actions.addStretch(1)
         layout = QVBoxLayout(self)
         layout.addWidget(self.preview, 1)
+        layout.addWidget(self.camera_hint)
         layout.addLayout(form)
         layout.addWidget(self.auto)
         layout.addLayout(actions)
@@ -163,6 +173,10 @@ class EnrollmentDialog(QDialog):
         if captured is None:
             return
         self._last_index = captured.index
+        hint = self._camera_hint()
+        if hint != self.camera_hint.text():
+            self.camera_hint.setText(hint)
+            self.camera_hint.setVisible(bool(hint))
         subject = KINDS[self.key_kind].preprocess(captured.frame, "dark")
         self._latest = (captured.frame, subject)
         self.preview.set_frame(captured.frame)

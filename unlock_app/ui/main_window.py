@@ -40,6 +40,12 @@ from unlock_app.ui.session_lock import SessionLockWatcher
 from unlock_app.ui.settings_dialog import SettingsDialog
 from unlock_app.ui.workers import CaptureThread, Delivery, InferenceThread
 
+DEMO_CAMERA_KEYS = (
+    f"keys 0-9 hold up a card with that digit, {DEMO_OBJECTS[0].upper()}-{DEMO_OBJECTS[-1].upper()} "
+    "one of the demo objects, N takes it away"
+)
+"""What the demo camera's keys do (:meth:`MainWindow._choose_on_demo_camera`), as the user is told."""
+
 _PAINT_INTERVAL_MS = 33
 _TEXT_INTERVAL_MS = 250
 _SAVED_MESSAGE_MS = 8000
@@ -365,6 +371,7 @@ class MainWindow(QMainWindow):
             store=self.store,
             galleries=self.galleries,
             policy=self.policy,
+            camera_hint=self._camera_hint,
             parent=self,
         )
         if dialog.exec() == QDialog.DialogCode.Accepted:
@@ -470,6 +477,10 @@ class MainWindow(QMainWindow):
         if event.type() in (QEvent.Type.KeyPress, QEvent.Type.MouseButtonPress, QEvent.Type.MouseMove):
             self._restart_idle_timer()
         return event.type() == QEvent.Type.KeyPress and self._choose_on_demo_camera(watched, event)
+
+    def _camera_hint(self) -> str:
+        """What a dialog showing the camera should say about it: the demo camera's keys."""
+        return f"Demo camera: {DEMO_CAMERA_KEYS}." if isinstance(self.capture.source, DemoCamera) else ""
 
     def _choose_on_demo_camera(self, receiver: QObject, event: QKeyEvent) -> bool:
         """Keys 0-9, A-H and N choose what the demo camera holds up, in this window and
