@@ -63,9 +63,9 @@ class EnrollmentDialog(QDialog):
     ) -> None:
         """``camera_hint`` says how to use the camera the frames come from (the demo
         camera's keys: the dialog covers the window's banner that says so), or ""; asked
-        once frames come, as the camera opens on the capture thread."""
+        once, with the first frame, as the camera opens on the capture thread."""
         super().__init__(parent)
-        self._camera_hint = camera_hint
+        self._camera_hint: Callable[[], str] | None = camera_hint
         self.setWindowTitle("Enroll a key")
         self.resize(820, 700)
         self.buffer = buffer
@@ -173,8 +173,8 @@ class EnrollmentDialog(QDialog):
         if captured is None:
             return
         self._last_index = captured.index
-        hint = self._camera_hint()
-        if hint != self.camera_hint.text():
+        if self._camera_hint is not None:  # asked once, with the first frame: the camera is open by then
+            hint, self._camera_hint = self._camera_hint(), None
             self.camera_hint.setText(hint)
             self.camera_hint.setVisible(bool(hint))
         subject = KINDS[self.key_kind].preprocess(captured.frame, "dark")
